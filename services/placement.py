@@ -1,0 +1,260 @@
+"""Place each unit on the map by the best evidence it has, and give it a grid by location.
+
+DOMAIN.md "Placement": a unit is drawn at its own coordinates (any datum, stored as WGS-84),
+else at its business building, else inside its park, else inside its grid (approximate), and a
+unit with none of these is reported, never dropped. The grid a unit belongs to is decided by
+where it is drawn, through a spatial index; a ledger grid that disagrees is a data-quality
+finding (``grid_mismatch``), not silently trusted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from services.coords import to_wgs84
+from services.county import County
+from services.geodata import layer_to_4326_points
+
+COORDINATES, BUILDING, PARK, GRID = "coordinates", "building", "park", "grid"
+PLACEMENT_KINDS = (COORDINATES, BUILDING, PARK, GRID)
+PLACEMENT_LABELS = {COORDINATES: "坐标", BUILDING: "楼宇", PARK: "园区（近似）", GRID: "网格（近似）"}
+PLACEMENT_FLAGS = ("coordinates_swapped", "outside_county", "grid_mismatch",
+                   "unknown_grid", "unknown_park", "unknown_building")
+
+
+def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
+    """Place the units of a ledger on the county's map.
+
+    Parameters
+    ----------
+    units
+        Units as :func:`services.ledger.read_ledger` returns them (``lon``, ``lat``, ``crs``,
+        ``grid``, ``park``, ``building`` as written in the ledger).
+    county
+        The county's layers; only ``grids`` is required.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``units`` with ``x``/``y`` (the WGS-84 point the unit is drawn at, NaN when
+        unplaced), ``placed_by`` (coordinates/building/park/grid or None), ``grid_id``,
+        ``town_name``, ``park_name``, ``building_name``, ``market_name`` (by location, or the
+        ledger's reference when it names a known place), ``unplaced_reason`` and a boolean
+        ``flag_<name>`` column for each of :data:`PLACEMENT_FLAGS`.
+    """
+    placed = units.copy()
+    n = len(placed)
+    grids = county.grids.reset_index(drop=True)
+    grid_tree = shapely.STRtree(grids.geometry.values)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    placed_by = np.full(n, None, dtype=object)
+    grid_index = np.full(n, -1, dtype=np.int64)
+    flags = {flag: np.zeros(n, dtype=bool) for flag in PLACEMENT_FLAGS}
+
+    # 1. Own coordinates, converted to WGS-84; a pair that only fits swapped is swapped.
+    source_lon = placed["lon"].to_numpy(dtype=float)
+    source_lat = placed["lat"].to_numpy(dtype=float)
+    crs = placed["crs"].fillna("WGS84").to_numpy(dtype=object)
+    has_coordinates = ~(np.isnan(source_lon) | np.isnan(source_lat))
+    lon, lat = to_wgs84(source_lon, source_lat, crs)
+    hit = _grid_of_points(grid_tree, lon, lat, has_coordinates)
+    missed = has_coordinates & (hit < 0)
+    if missed.any():
+        swapped_lon, swapped_lat = to_wgs84(source_lat, source_lon, crs)
+        swapped_hit = _grid_of_points(grid_tree, swapped_lon, swapped_lat, missed)
+        swap = missed & (swapped_hit >= 0)
+        lon, lat = np.where(swap, swapped_lon, lon), np.where(swap, swapped_lat, lat)
+        hit = np.where(swap, swapped_hit, hit)
+        flags["coordinates_swapped"] = swap
+    flags["outside_county"] = has_coordinates & (hit < 0)
+    by_coordinates = hit >= 0
+    x[by_coordinates], y[by_coordinates] = lon[by_coordinates], lat[by_coordinates]
+    grid_index[by_coordinates] = hit[by_coordinates]
+    placed_by[by_coordinates] = COORDINATES
+
+    ledger_grid, flags["unknown_grid"] = _match_grid(placed["grid"], grids)
+    ledger_park, flags["unknown_park"] = _match_names(placed["park"], county.layer("parks"))
+    ledger_building, flags["unknown_building"] = _match_names(placed["building"], county.layer("buildings"))
+
+    # 2. The business building's point.
+    buildings = county.layer("buildings").reset_index(drop=True)
+    todo = (placed_by == None) & (ledger_building >= 0)  # noqa: E711 - numpy elementwise
+    if todo.any():
+        points = layer_to_4326_points(buildings)
+        x[todo] = points.x.to_numpy()[ledger_building[todo]]
+        y[todo] = points.y.to_numpy()[ledger_building[todo]]
+        placed_by[todo] = BUILDING
+
+    # 3. Inside the park: where the park meets the ledger's grid when they meet, else the park.
+    parks = county.layer("parks").reset_index(drop=True)
+    todo = (placed_by == None) & (ledger_park >= 0)  # noqa: E711
+    if todo.any():
+        px, py = _park_points(parks, grids, ledger_park[todo], ledger_grid[todo])
+        x[todo], y[todo] = px, py
+        placed_by[todo] = PARK
+
+    # 4. Inside the grid (approximate).
+    todo = (placed_by == None) & (ledger_grid >= 0)  # noqa: E711
+    if todo.any():
+        points = grids.geometry.representative_point()
+        x[todo] = points.x.to_numpy()[ledger_grid[todo]]
+        y[todo] = points.y.to_numpy()[ledger_grid[todo]]
+        grid_index[todo] = ledger_grid[todo]
+        placed_by[todo] = GRID
+
+    # Building and park points get their grid by location like everything else.
+    needs_grid = (placed_by != None) & (grid_index < 0)  # noqa: E711
+    if needs_grid.any():
+        located = _grid_of_points(grid_tree, x, y, needs_grid)
+        grid_index = np.where(needs_grid, located, grid_index)
+    lost = (placed_by != None) & (grid_index < 0)  # noqa: E711 - a building or park outside every grid
+    placed_by[lost] = None
+    x[lost] = y[lost] = np.nan
+
+    flags["grid_mismatch"] = (ledger_grid >= 0) & (grid_index >= 0) & (ledger_grid != grid_index)
+    placed["x"], placed["y"] = x, y
+    placed["placed_by"] = placed_by
+    placed["grid_id"] = _take(grids["id"], grid_index)
+    placed["town_name"] = _towns_of(grids, grid_index, county, x, y)
+    placed["park_name"] = _member_of(parks, ledger_park, x, y)
+    placed["building_name"] = _member_of(buildings, ledger_building, x, y)
+    placed["market_name"] = _member_of(county.layer("markets").reset_index(drop=True),
+                                       np.full(n, -1, dtype=np.int64), x, y)
+    placed["unplaced_reason"] = _unplaced_reasons(placed, placed_by, has_coordinates, flags)
+    for flag, values in flags.items():
+        placed[f"flag_{flag}"] = values
+    return placed
+
+
+def _grid_of_points(tree: shapely.STRtree, lon, lat, mask) -> np.ndarray:
+    """For each masked point, the index of the first grid containing it, else -1.
+
+    ``intersects`` rather than ``within`` so a point exactly on the border of two grids gets
+    one of them instead of none.
+    """
+    result = np.full(len(lon), -1, dtype=np.int64)
+    where = np.flatnonzero(mask)
+    if len(where) == 0:
+        return result
+    points = shapely.points(lon[where], lat[where])
+    point_index, grid_index = tree.query(points, predicate="intersects")
+    first = np.unique(point_index, return_index=True)[1]
+    result[where[point_index[first]]] = grid_index[first]
+    return result
+
+
+def _key(value: object) -> str | None:
+    """A place reference reduced for matching: NFKC, no white space."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+    return text or None
+
+
+def _match_names(references: pd.Series, layer: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the named feature per unit (-1 none), and whether a name was given but unknown."""
+    lookup: dict[str, int] = {}
+    for index, name in enumerate(layer["name"].tolist() if len(layer) else []):
+        key = _key(name)
+        if key is not None:
+            lookup.setdefault(key, index)
+    keys = references.map(_key)
+    matched = keys.map(lookup).fillna(-1).astype("int64").to_numpy()
+    unknown = (keys.notna().to_numpy()) & (matched < 0)
+    return matched, unknown
+
+
+def _match_grid(references: pd.Series, grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A ledger grid may name the grid by id or by name (DOMAIN.md settled points)."""
+    lookup: dict[str, int] = {}
+    for index, (grid_id, name) in enumerate(zip(grids["id"].tolist(), grids["name"].tolist())):
+        for key in (_key(grid_id), _key(name)):
+            if key is not None:
+                lookup.setdefault(key, index)
+    keys = references.map(_key)
+    matched = keys.map(lookup).fillna(-1).astype("int64").to_numpy()
+    return matched, keys.notna().to_numpy() & (matched < 0)
+
+
+def _park_points(parks, grids, park_index: np.ndarray, grid_index: np.ndarray):
+    """A point inside the park, inside the ledger's grid too where the two overlap.
+
+    Computed once per distinct (park, grid) pair, since a park's tenants share a handful.
+    """
+    pairs = pd.DataFrame({"park": park_index, "grid": grid_index})
+    distinct = pairs.drop_duplicates()
+    points = {}
+    for park, grid in distinct.itertuples(index=False):
+        shape = parks.geometry.iloc[park]
+        if grid >= 0:
+            common = shapely.intersection(shape, grids.geometry.iloc[grid])
+            if not common.is_empty and common.area > 0:
+                shape = common
+        point = shape.representative_point()
+        points[(park, grid)] = (point.x, point.y)
+    coordinates = [points[(p, g)] for p, g in zip(park_index, grid_index)]
+    array = np.array(coordinates, dtype=float).reshape(-1, 2)
+    return array[:, 0], array[:, 1]
+
+
+def _take(values: pd.Series, index: np.ndarray) -> np.ndarray:
+    """``values[index]`` with None where the index is -1."""
+    array = values.to_numpy(dtype=object)
+    result = np.full(len(index), None, dtype=object)
+    ok = index >= 0
+    result[ok] = array[index[ok]]
+    return result
+
+
+def _towns_of(grids, grid_index, county: County, x, y) -> np.ndarray:
+    """The town of each placed unit: its grid's town, else the town polygon it lies in."""
+    towns = _take(grids["town"], grid_index) if "town" in grids else np.full(len(grid_index), None, dtype=object)
+    if county.towns is not None and len(county.towns):
+        missing = np.array([t is None or (isinstance(t, float) and np.isnan(t)) or t == "" for t in towns]) & ~np.isnan(x)
+        if missing.any():
+            located = _feature_of_points(county.towns.reset_index(drop=True), x, y, missing)
+            towns[missing] = _take(county.towns.reset_index(drop=True)["name"], located)[missing]
+    return towns
+
+
+def _feature_of_points(layer: gpd.GeoDataFrame, x, y, mask) -> np.ndarray:
+    """Index of the polygon of ``layer`` containing each masked point, else -1."""
+    polygons = layer.geometry.values
+    is_polygon = np.isin(shapely.get_type_id(polygons), (3, 6))
+    if not is_polygon.any():
+        return np.full(len(x), -1, dtype=np.int64)
+    tree = shapely.STRtree(np.where(is_polygon, polygons, None))
+    return _grid_of_points(tree, x, y, mask)
+
+
+def _member_of(layer: gpd.GeoDataFrame, ledger_index: np.ndarray, x, y) -> np.ndarray:
+    """The park/building/market a unit belongs to: the ledger's when known, else the polygon
+    it lies in (point-only layers can only be joined by name)."""
+    if len(layer) == 0:
+        return np.full(len(x), None, dtype=object)
+    located = _feature_of_points(layer, x, y, (ledger_index < 0) & ~np.isnan(x))
+    return _take(layer["name"], np.where(ledger_index >= 0, ledger_index, located))
+
+
+def _unplaced_reasons(placed: pd.DataFrame, placed_by, has_coordinates, flags) -> np.ndarray:
+    """Why a unit could not be placed, in words a grid leader can act on."""
+    reasons = np.full(len(placed), None, dtype=object)
+    for position in np.flatnonzero(placed_by == None):  # noqa: E711
+        parts = []
+        parts.append("坐标不在任何网格内" if has_coordinates[position] else "无坐标")
+        for column, flag, label in (("building", "unknown_building", "所属楼宇"),
+                                    ("park", "unknown_park", "所属园区"),
+                                    ("grid", "unknown_grid", "所属网格")):
+            if flags[flag][position]:
+                parts.append(f"{label}“{placed[column].iloc[position]}”在图层中不存在")
+        if len(parts) == 1:
+            parts.append("未填写可识别的楼宇、园区或网格")
+        reasons[position] = "，".join(parts)
+    return reasons

@@ -1,0 +1,96 @@
+"""Shared fixtures: a tiny hand-drawn county and a ledger writer.
+
+The tiny county is three 1 km-wide grids in a row (G1, G2 in 甲镇; G3 in 乙镇), a park over the
+west half of G1, a business building in G2 and two service centres, small enough that every
+expected figure in the tests can be worked out by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from services.credit_code import make_code
+from services.ledger import LEDGER_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "geodata" / "demo"
+HEADERS = list(LEDGER_COLUMNS)
+
+_serial = itertools.count(1)
+
+
+def credit_code(prefix: str = "91") -> str:
+    """A fresh valid unified social credit code."""
+    return make_code(f"{prefix}530100{next(_serial):09d}")
+
+
+def unit(**values) -> dict:
+    """A ledger row (Chinese headers) with sensible defaults; keyword names are the English
+    aliases, e.g. ``unit(name="甲公司", employees=10, formal_members=3)``."""
+    english_to_chinese = {v: k for k, v in LEDGER_COLUMNS.items()}
+    row = {"企业名称": values.pop("name", f"测试单位{next(_serial)}"),
+           "统一社会信用代码": values.pop("credit_code", None) or credit_code(),
+           "单位类型": "非公企业", "从业人员数": 10, "经营状态": "正常", "坐标系": "WGS84"}
+    for key, value in values.items():
+        row[english_to_chinese[key]] = value
+    return row
+
+
+def write_ledger(path: Path, rows: list[dict], title: str | None = None, encoding="utf-8-sig") -> Path:
+    """Write rows to .xlsx or .csv (by suffix) with the canonical headers, optionally under a
+    title row, as county staff's ledgers look."""
+    frame = pd.DataFrame(rows, columns=HEADERS)
+    if path.suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        if title:
+            sheet.append([title])
+            sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
+        sheet.append(HEADERS)
+        for record in frame.itertuples(index=False):
+            sheet.append([None if pd.isna(v) else v for v in record])
+        book.save(path)
+    else:
+        text = frame.to_csv(index=False)
+        if title:
+            text = title + "\n" + text
+        path.write_bytes(text.encode(encoding))
+    return path
+
+
+GRID_BOXES = {"G1": (102.70, 25.00, 102.71, 25.01), "G2": (102.71, 25.00, 102.72, 25.01),
+              "G3": (102.72, 25.00, 102.73, 25.01)}
+
+
+@pytest.fixture
+def tiny_county(tmp_path) -> dict[str, Path]:
+    """Layer files of the tiny county, by kind."""
+    folder = tmp_path / "county"
+    folder.mkdir()
+    grids = gpd.GeoDataFrame(
+        {"网格编号": list(GRID_BOXES), "网格名称": ["一网格", "二网格", "三网格"],
+         "所属乡镇街道": ["甲镇", "甲镇", "乙镇"], "网格长": ["张三", "李四", None],
+         "联系电话": ["13800000001", "13800000002", None]},
+        geometry=[box(*b) for b in GRID_BOXES.values()], crs="EPSG:4326")
+    parks = gpd.GeoDataFrame({"名称": ["甲园区"], "级别": ["县级"]},
+                             geometry=[box(102.70, 25.00, 102.705, 25.01)], crs="EPSG:4326")
+    buildings = gpd.GeoDataFrame({"名称": ["甲大厦"], "楼层数": [20]},
+                                 geometry=[Point(102.715, 25.005)], crs="EPSG:4326")
+    centres = gpd.GeoDataFrame(
+        {"名称": ["甲镇党群服务中心", "甲大厦党群服务站"], "级别": ["县级", "楼宇"],
+         "面积": [150, 80], "开放时间": ["9:00-17:00", "9:00-17:00"]},
+        geometry=[Point(102.7075, 25.005), Point(102.715, 25.005)], crs="EPSG:4326")
+    paths = {}
+    for kind, frame in (("grids", grids), ("parks", parks), ("buildings", buildings), ("centres", centres)):
+        paths[kind] = folder / f"{kind}.geojson"
+        frame.to_file(paths[kind], driver="GeoJSON")
+    paths["instructors"] = folder / "instructors.csv"
+    paths["instructors"].write_text("姓名,派出单位,联系电话\n王指导,县委组织部,13900000001\n", encoding="utf-8")
+    return paths
