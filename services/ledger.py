@@ -26,6 +26,7 @@ import pandas as pd
 
 from services.credit_code import credit_code_problems, normalise_code
 from services.problems import InputError, Problem
+from services.text import compact, map_distinct
 
 # Canonical Chinese header → English name used in code (DOMAIN.md "Ledger template"), in order.
 LEDGER_COLUMNS: dict[str, str] = {
@@ -200,7 +201,7 @@ def _read_text_table(path: Path) -> pd.DataFrame:
         try:
             head.decode(encoding)
         except UnicodeDecodeError as error:
-            if error.start < len(head) - 4:  # not just a character cut at the 64 KiB boundary
+            if error.reason != "unexpected end of data":  # a character cut at 64 KiB is fine
                 continue
         width = _csv_width(head.decode(encoding, errors="ignore"))
         try:
@@ -211,7 +212,7 @@ def _read_text_table(path: Path) -> pd.DataFrame:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
             reason = " ".join(str(error).split())
             raise InputError(f"{path.name}: 无法按CSV读取（{reason}）") from error
-        return frame.replace("", np.nan)
+        return frame
     raise InputError(f"{path.name}: 无法识别文件编码（应为UTF-8或GBK）")
 
 
@@ -269,12 +270,23 @@ def _find_header(raw: pd.DataFrame, file_name: str) -> tuple[int, dict[str, int]
 
 def _blank_rows(body: pd.DataFrame) -> pd.Series:
     """Rows with no content at all (blank rows in the middle of a ledger are normal)."""
-    filled = body.notna()
-    text = body.select_dtypes(include=["object", "string", "str"])
-    if not text.empty:
-        blank_text = text.apply(lambda col: col.astype("str").str.fullmatch(r"\s*") & col.notna())
-        filled[text.columns] = filled[text.columns] & ~blank_text
-    return ~filled.any(axis=1)
+    filled = np.zeros(len(body), dtype=bool)
+    for position in range(body.shape[1]):
+        filled |= ~_blank_cells(body.iloc[:, position])
+    return pd.Series(~filled, index=body.index)
+
+
+def _blank_cells(values: pd.Series) -> np.ndarray:
+    """Cells that are missing, empty or only white space (ideographic space included).
+
+    Text columns use pyarrow's string kernels; mixed Excel columns go through their distinct
+    values, so neither costs a Python call per cell.
+    """
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return values.str.strip().str.len().fillna(0).eq(0).to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    blank = np.array([_text(u) == "" for u in uniques] + [True], dtype=bool)
+    return blank[codes]
 
 
 def _select_columns(body: pd.DataFrame, columns: dict[str, int]) -> pd.DataFrame:
@@ -287,16 +299,6 @@ def _select_columns(body: pd.DataFrame, columns: dict[str, int]) -> pd.DataFrame
 
 
 # --- parsing ------------------------------------------------------------------------------
-
-
-def _map_distinct(values: pd.Series, parse: Callable[[object], object]) -> pd.Series:
-    """Apply ``parse`` to each distinct value once and map the results back, in order."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    parsed = [parse(value) for value in uniques]
-    parsed.append(parse(None))  # position -1: the missing value
-    result = np.empty(len(parsed), dtype=object)
-    result[:] = parsed
-    return pd.Series(result[codes], index=values.index)
 
 
 def _text(value: object) -> str:
@@ -496,12 +498,19 @@ def _parse(cells: pd.DataFrame, rows: pd.Series, file_name: str, problems: list[
     flags = {flag: np.zeros(len(cells), dtype=bool) for flag in QUALITY_FLAGS}
 
     def note(mask: pd.Series, column: str, reasons: pd.Series | str, rejected: bool, flag=None):
-        """Record a problem for each row in ``mask``; reject the row or flag it."""
+        """Record a problem for each row in ``mask``; reject the row or flag it.
+
+        ``reasons`` is one text for every row, where "{value}" stands for the cell as written,
+        or a Series of texts (only its masked rows are read).
+        """
         if not mask.any():
             return
         where = np.flatnonzero(mask.to_numpy())
-        reason_values = reasons[mask].tolist() if isinstance(reasons, pd.Series) else [reasons] * len(where)
-        raw_values = cells[column].iloc[where].map(_text).tolist() if column in cells else [None] * len(where)
+        raw_values = cells[column].iloc[where].map(_text).tolist()
+        if isinstance(reasons, pd.Series):
+            reason_values = reasons.iloc[where].tolist()
+        else:
+            reason_values = [reasons.format(value=raw) for raw in raw_values]
         for position, reason, raw_value in zip(where, reason_values, raw_values):
             problems.append(Problem(file_name, int(rows.iloc[position]), CHINESE_HEADER[column],
                                     reason, rejected, raw_value))
@@ -513,26 +522,25 @@ def _parse(cells: pd.DataFrame, rows: pd.Series, file_name: str, problems: list[
 
     # Text kept verbatim (names are escaped only when rendered, never altered here).
     for column in _UNIT_NAME_COLUMNS:
-        units[column] = _map_distinct(cells[column], lambda v: None if _text(v) == "" else (
-            v if isinstance(v, str) else _text(v)))
-    units["grid"] = _map_distinct(cells["grid"], lambda v: _text(v) or None)
-    units["org_key"] = _map_distinct(units["org_name"], lambda v: _nfkc(v) or None)
+        units[column] = _verbatim_text(cells[column])
+    units["grid"] = map_distinct(cells["grid"], lambda v: _text(v) or None)
+    units["org_key"] = map_distinct(units["org_name"], compact)
 
     # Credit code: invalid or duplicate rows cannot be counted honestly (DOMAIN settled points).
     code = normalise_code(cells["credit_code"])
     code_problem = credit_code_problems(code)
     note(code_problem.ne(""), "credit_code", code_problem, rejected=True)
     valid = code_problem.eq("")
-    first_row = rows[valid].groupby(code[valid]).transform("first")
     duplicate = valid & code[valid].duplicated(keep="first").reindex(code.index, fill_value=False)
-    note(duplicate, "credit_code",
-         "统一社会信用代码与第" + first_row.reindex(code.index).fillna(0).astype("int64").astype(str) + "行重复",
-         rejected=True)
+    if duplicate.any():
+        first_row = rows[valid].groupby(code[valid]).transform("first").reindex(code.index)
+        note(duplicate, "credit_code",
+             "统一社会信用代码与第" + first_row.fillna(0).astype("int64").astype(str) + "行重复", rejected=True)
     units["credit_code"] = code
 
     # Employees: required; blank or unreadable is a rejection, as are negative counts.
     employees = _parse_column(cells["employees"], _parse_count)
-    note(employees.error, "employees", "从业人员数无法识别：" + employees.raw_text, rejected=True)
+    note(employees.error, "employees", "从业人员数无法识别：{value}", rejected=True)
     blank_employees = employees.value.isna() & ~employees.error
     note(blank_employees, "employees", "从业人员数为必填项，不能为空", rejected=True)
     note(employees.value < 0, "employees", "从业人员数不能为负数", rejected=True)
@@ -541,13 +549,13 @@ def _parse(cells: pd.DataFrame, rows: pd.Series, file_name: str, problems: list[
     for column in COUNT_COLUMNS:
         parsed = _parse_column(cells[column], _parse_count)
         header = CHINESE_HEADER[column]
-        note(parsed.error, column, f"{header}无法识别：" + parsed.raw_text + "，按0计", False, "unreadable_value")
+        note(parsed.error, column, f"{header}无法识别：{{value}}，按0计", False, "unreadable_value")
         note(parsed.value < 0, column, f"{header}不能为负数", rejected=True)
         units[column] = parsed.value.fillna(0).astype("int64")
 
     for column in ("lon", "lat"):
         parsed = _parse_column(cells[column], _parse_coordinate)
-        note(parsed.error, column, f"{CHINESE_HEADER[column]}无法识别：" + parsed.raw_text + "，坐标不予采用",
+        note(parsed.error, column, f"{CHINESE_HEADER[column]}无法识别：{{value}}，坐标不予采用",
              False, "unreadable_value")
         units[column] = parsed.value.astype("float64")
     unusable = units["lon"].isna() | units["lat"].isna()
@@ -574,14 +582,13 @@ def _parse(cells: pd.DataFrame, rows: pd.Series, file_name: str, problems: list[
         parsed = _parse_column(cells[column.name], column.parse)
         header = CHINESE_HEADER[column.name]
         note(parsed.error, column.name,
-             f"{header}“" + parsed.raw_text + f"”不是可识别的取值（应为{allowed[column.name]}）",
+             f"{header}“{{value}}”不是可识别的取值（应为{allowed[column.name]}）",
              False, column.on_error)
         units[column.name] = parsed.value
-    units["unknown_org_type_value"] = np.where(flags["unknown_org_type"], cells["org_type"].map(_text), None)
     _apply_defaults(units)
 
     elected = _parse_column(cells["org_elected"], _parse_date)
-    note(elected.error, "org_elected", "党组织换届时间无法识别：" + elected.raw_text, False, "unreadable_value")
+    note(elected.error, "org_elected", "党组织换届时间无法识别：{value}", False, "unreadable_value")
     units["org_elected"] = pd.to_datetime(elected.value.where(~elected.error), errors="coerce")
 
     note(units["formal_members"] > units["employees"], "formal_members", "正式党员数超过从业人员数", False,
@@ -596,26 +603,51 @@ def _parse(cells: pd.DataFrame, rows: pd.Series, file_name: str, problems: list[
 class _Parsed:
     value: pd.Series
     error: pd.Series
-    raw_text: pd.Series
 
 
 def _parse_column(values: pd.Series, parse: Callable[[object], object]) -> _Parsed:
-    """Parse a column through its distinct values; unreadable cells become NA with error=True."""
-    failed = object()
+    """Parse a column through its distinct values; unreadable cells become NA with error=True.
 
-    def safe(value):
+    Numbers take a vectorised fast path first (``pandas.to_numeric`` on the distinct values);
+    only what it cannot read (“3人”, full-width digits, text) goes through ``parse``.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    count = len(uniques)
+    parsed = np.empty(count + 1, dtype=object)
+    error = np.zeros(count + 1, dtype=bool)
+    todo = np.ones(count, dtype=bool)
+    numeric = parse in (_parse_count, _parse_coordinate)
+    if numeric and count:
+        fast = np.array(pd.to_numeric(pd.Series(uniques), errors="coerce"), dtype=float)
+        if parse is _parse_count:
+            fast[~np.isnan(fast) & (fast != np.floor(fast))] = np.nan  # 3.5 people: not a count
+        todo = np.isnan(fast)
+        parsed[:count] = fast
+    for index in np.flatnonzero(todo):
         try:
-            return parse(value)
+            parsed[index] = parse(uniques[index])
         except _Unreadable:
-            return failed
-
-    mapped = _map_distinct(values, safe)
-    error = mapped.map(lambda v: v is failed).astype(bool)
-    value = mapped.where(~error, None)
-    if parse in (_parse_count, _parse_coordinate):
+            parsed[index], error[index] = None, True
+    parsed[count] = parse(None)
+    value = pd.Series(parsed[codes], index=values.index)
+    if numeric:
         value = pd.to_numeric(value, errors="coerce").astype("float64")
-    raw_text = values.map(_text) if error.any() else pd.Series("", index=values.index)
-    return _Parsed(value, error, raw_text)
+    error_cells = pd.Series(error[codes], index=values.index)
+    return _Parsed(value, error_cells)
+
+
+def _verbatim_text(values: pd.Series) -> pd.Series:
+    """A text column kept exactly as written, None for blank cells; numbers read by Excel
+    (an all-digit name, say) become their text."""
+    blank = _blank_cells(values)
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        text = values.astype(object)
+    else:
+        text = map_distinct(values, lambda v: v if isinstance(v, str) else _text(v))
+    text = text.astype(object)
+    text[blank] = None
+    return text
 
 
 def _apply_defaults(units: pd.DataFrame) -> None:

@@ -1,0 +1,40 @@
+"""Small text helpers shared by the readers: the same name written two ways is one name.
+
+Ledgers and layers are typed by different people; "青禾 金融大厦" and "青禾金融大厦 " must
+match. :func:`compact` is that rule, and :func:`map_distinct` applies a per-value function to a
+column through its distinct values, so a million-row column costs thousands of calls, not a
+million.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def compact(value: object) -> str | None:
+    """``value`` with full-width characters folded (NFKC) and all white space removed; None
+    for a missing or blank value."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", str(value)))
+    return text or None
+
+
+def map_distinct(values: pd.Series, function: Callable[[object], object]) -> pd.Series:
+    """``values.map(function)``, calling ``function`` once per distinct value (and once with
+    None for missing values); the result is an object Series with the same index."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = [function(value) for value in uniques]
+    mapped.append(function(None))  # position -1: the missing value
+    result = np.empty(len(mapped), dtype=object)
+    result[:] = mapped
+    return pd.Series(result[codes], index=values.index)
