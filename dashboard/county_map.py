@@ -1,0 +1,481 @@
+"""The 一张图 map: grids, places, centres, links and units as folium layers.
+
+:func:`build_map` takes frames the services computed and returns a ``folium.Map``; it reads no
+file and computes no figure. Each layer is ONE GeoJson layer (not one folium object per unit),
+which keeps a county's map small and quick to draw; above :data:`DETAIL_LIMIT` units the units
+are drawn through a marker cluster fed by plain arrays, so a 100k-unit city never puts 100k
+markers into the page.
+
+On the Gaode (AMap) basemap every overlay is shifted from WGS-84 to GCJ-02, the datum Gaode's
+streets are drawn in, so a unit sits on its street rather than ~500 m away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from services.analysis import Analysis
+from services.coords import wgs84_to_gcj02
+from services.coverage import STATUS_LABELS
+
+from dashboard import palette, popups
+
+DETAIL_LIMIT = 5000
+MAX_ZOOM = 18
+
+OSM, GAODE, TIANDITU, NO_BASEMAP = "OpenStreetMap", "高德地图", "天地图", "无底图"
+BASEMAPS = (OSM, GAODE, TIANDITU, NO_BASEMAP)
+
+LAYER_NAMES = {
+    "grids": "网格（组织覆盖率）", "grid_labels": "网格名称", "parks": "园区", "buildings": "商务楼宇",
+    "markets": "商圈市场", "centres": "党群服务中心", "radius": "服务半径", "links": "联合党支部连线",
+    "instructors": "指导员服务范围", "units": "单位",
+}
+DEFAULT_LAYERS = frozenset({"grids", "grid_labels", "parks", "buildings", "markets", "centres",
+                            "radius", "links", "units"})
+
+
+@dataclasses.dataclass
+class MapView:
+    """What the map shows: which units, where it looks, on which basemap, which layers."""
+
+    units: pd.DataFrame
+    grid_rates: pd.DataFrame  # coverage_rates by grid_id (indexed by grid id)
+    basemap: str = OSM
+    tianditu_key: str | None = None
+    layers: frozenset = DEFAULT_LAYERS
+    focus_grids: tuple = ()  # grid ids to zoom to
+    highlight_row: int | None = None  # ledger row of a unit to fly to and open
+    height: int = 640
+
+
+def build_map(analysis: Analysis, view: MapView) -> folium.Map:
+    """The county map for ``view``; overlays shifted to GCJ-02 on the Gaode basemap."""
+    shift = view.basemap == GAODE
+    county = analysis.county
+    fmap = folium.Map(tiles=None, max_zoom=MAX_ZOOM, control_scale=True, prefer_canvas=False,
+                      zoom_snap=0.5)
+    popups.UnitPopupScript().add_to(fmap)
+    _add_basemap(fmap, view)
+    grids = county.grids
+    if "grids" in view.layers:
+        _grid_layer(grids, view.grid_rates, shift).add_to(fmap)
+    if "grid_labels" in view.layers and len(grids) <= 300:
+        _grid_labels(grids, shift).add_to(fmap)
+    if "parks" in view.layers and county.parks is not None and len(county.parks):
+        _park_layer(analysis, shift).add_to(fmap)
+    if "instructors" in view.layers:
+        _instructor_layer(view.units, shift).add_to(fmap)
+    if "links" in view.layers:
+        _link_layer(analysis, view.units, shift).add_to(fmap)
+    if "radius" in view.layers and county.centres is not None and len(county.centres):
+        _radius_layer(county.centres, analysis.assessment.policy.service_radius_m, shift).add_to(fmap)
+    for kind in ("buildings", "markets"):
+        layer = getattr(county, kind)
+        if kind in view.layers and layer is not None and len(layer):
+            _place_point_layer(analysis, kind, layer, shift).add_to(fmap)
+    if "centres" in view.layers and county.centres is not None and len(county.centres):
+        _centre_layer(analysis, shift).add_to(fmap)
+    if "units" in view.layers:
+        _unit_layer(view.units, shift).add_to(fmap)
+    highlight = _highlight(view, fmap, shift)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    _Legend(analysis.assessment.policy.service_radius_m).add_to(fmap)
+    if highlight is None:
+        fmap.fit_bounds(_bounds(analysis, view, shift))
+    return fmap
+
+
+# --- basemaps -----------------------------------------------------------------------------
+
+
+def _add_basemap(fmap: folium.Map, view: MapView) -> None:
+    """Tiles for the chosen basemap; 无底图 adds none (an intranet without any tile server)."""
+    if view.basemap == OSM:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=MAX_ZOOM, control=False).add_to(fmap)
+    elif view.basemap == GAODE:
+        folium.TileLayer(
+            tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            attr="高德地图", name="高德地图", subdomains="1234", max_zoom=MAX_ZOOM, control=False).add_to(fmap)
+    elif view.basemap == TIANDITU and view.tianditu_key:
+        for layer in ("vec", "cva"):
+            folium.TileLayer(
+                tiles=(f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                       f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                       f"&TILECOL={{x}}&tk={view.tianditu_key}"),
+                attr="天地图", name=f"天地图{layer}", subdomains="01234567", max_zoom=MAX_ZOOM,
+                control=False).add_to(fmap)
+
+
+def _shift_geometries(geometry: gpd.GeoSeries, shift: bool) -> gpd.GeoSeries:
+    """WGS-84 geometries, moved to GCJ-02 when drawing on Gaode."""
+    if not shift:
+        return geometry
+    moved = shapely.transform(geometry.values, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    return gpd.GeoSeries(moved, index=geometry.index, crs=geometry.crs)
+
+
+def _shift_xy(x, y, shift: bool):
+    if not shift:
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return wgs84_to_gcj02(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+
+def _feature_collection(geometry: gpd.GeoSeries, properties: list[dict]) -> dict:
+    """A GeoJSON FeatureCollection from geometries and property dicts (coordinates rounded to
+    ~1 m to keep the page small)."""
+    shapes = shapely.set_precision(geometry.values, 1e-5)
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": json.loads(shapely.to_geojson(shape)), "properties": props}
+        for shape, props in zip(shapes, properties)]}
+
+
+# --- layers -------------------------------------------------------------------------------
+
+
+def _grid_layer(grids: gpd.GeoDataFrame, rates: pd.DataFrame, shift: bool) -> folium.GeoJson:
+    """Grids filled by organisation coverage rate; hover for name, leader and rates."""
+    properties = []
+    for grid in grids.to_dict("records"):
+        grid_id = grid["id"]
+        rate_row = rates.loc[grid_id] if grid_id in rates.index else None
+        info = {**grid, **(rate_row.to_dict() if rate_row is not None else {"units": 0})}
+        rate = info.get("org_coverage_rate")
+        properties.append({"kind": "grid", "grid_id": str(grid_id), "fill": palette.coverage_colour(rate),
+                           "tooltip": popups.grid_tooltip(info)})
+    data = _feature_collection(_shift_geometries(grids.geometry, shift), properties)
+    return folium.GeoJson(
+        data, name=LAYER_NAMES["grids"],
+        style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.45,
+                                  "color": "#54278f", "weight": 1, "className": "grid-area"},
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.6},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True),
+    )
+
+
+def _grid_labels(grids: gpd.GeoDataFrame, shift: bool) -> folium.FeatureGroup:
+    """Each grid's name at its representative point."""
+    group = folium.FeatureGroup(name=LAYER_NAMES["grid_labels"])
+    points = _shift_geometries(grids.geometry.representative_point(), shift)
+    for point, name in zip(points, grids["name"]):
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(html=f"<div class='grid-label'>{popups.text(name)}</div>",
+                                icon_size=(120, 16), icon_anchor=(60, 8), class_name="grid-label-icon"),
+            interactive=False,
+        ).add_to(group)
+    return group
+
+
+def _park_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
+    """Parks as dashed outlines, with tenants, coverage and whether a centre serves them."""
+    parks = analysis.county.parks
+    assessment = analysis.assessment
+    park_rules = assessment.parks.set_index("name") if len(assessment.parks) else None
+    units = analysis.units
+    properties = []
+    for park in parks.to_dict("records"):
+        tenants = units[units["park_name"] == park["name"]]
+        covered = tenants["status"].isin(["own", "joint"]).sum()
+        has_centre = bool(park_rules.loc[park["name"], "has_centre"]) if park_rules is not None and park["name"] in park_rules.index else False
+        extra = [("级别", popups.text(park.get("level")) or "—"), ("单位", f"{len(tenants)}个"),
+                 ("组织覆盖", f"{covered}个"),
+                 ("党群服务中心", "有" if has_centre else "<b style='color:#B8001F'>无</b>")]
+        properties.append({"kind": "park", "popup": popups.place_popup("园区", park, extra)})
+    data = _feature_collection(_shift_geometries(parks.geometry, shift), properties)
+    return folium.GeoJson(
+        data, name=LAYER_NAMES["parks"],
+        style_function=lambda f: {"color": palette.PLACE_COLOURS["park"], "weight": 2.5, "dashArray": "6 4",
+                                  "fillOpacity": 0.05, "className": "park-area"},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+    )
+
+
+def _place_point_layer(analysis: Analysis, kind: str, layer: gpd.GeoDataFrame, shift: bool) -> folium.FeatureGroup:
+    """Business buildings (楼) and markets (市) as labelled square symbols."""
+    from services.geodata import layer_to_4326_points
+
+    column = "building_name" if kind == "buildings" else "market_name"
+    label, symbol = ("商务楼宇", "楼") if kind == "buildings" else ("商圈市场", "市")
+    colour = palette.PLACE_COLOURS["building" if kind == "buildings" else "market"]
+    group = folium.FeatureGroup(name=LAYER_NAMES[kind])
+    points = _shift_geometries(layer_to_4326_points(layer), shift)
+    units = analysis.units
+    for point, place in zip(points, layer.to_dict("records")):
+        tenants = units[units[column] == place["name"]]
+        covered = int(tenants["status"].isin(["own", "joint"]).sum())
+        extra = [("入驻单位", f"{len(tenants)}个"), ("组织覆盖", f"{covered}个"),
+                 ("空白点", f"{int(tenants['status'].eq('blind').sum())}个")]
+        if kind == "buildings" and place.get("floors") == place.get("floors") and place.get("floors") is not None:
+            extra.insert(0, ("楼层", f"{int(place['floors'])}层"))
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(html=f"<div class='place-symbol {kind}-symbol' style='background:{colour}'>{symbol}</div>",
+                                icon_size=(22, 22), icon_anchor=(11, 11)),
+            popup=folium.Popup(popups.place_popup(label, place, extra), max_width=320),
+            tooltip=popups.text(place["name"]),
+        ).add_to(group)
+    return group
+
+
+def _centre_layer(analysis: Analysis, shift: bool) -> folium.FeatureGroup:
+    """Service centres as red star symbols with level, area, hours and the area standard."""
+    centres = analysis.county.centres
+    rules = analysis.assessment.centres
+    group = folium.FeatureGroup(name=LAYER_NAMES["centres"])
+    points = _shift_geometries(centres.geometry, shift)
+    for point, centre, too_small, minimum in zip(points, centres.to_dict("records"), rules["flag_centre_too_small"],
+                                                 rules["minimum_area_m2"]):
+        area = centre.get("area_m2")
+        area_text = "—" if area is None or area != area else f"{area:,.0f}㎡"
+        if too_small:
+            area_text += f"（<b style='color:#B8001F'>低于{minimum:,.0f}㎡标准</b>）"
+        extra = [("级别", popups.text(centre.get("level")) or "—"), ("面积", area_text),
+                 ("开放时间", popups.text(centre.get("hours")) or "—")]
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(html="<div class='place-symbol centre-symbol'>★</div>",
+                                icon_size=(24, 24), icon_anchor=(12, 12)),
+            popup=folium.Popup(popups.place_popup("党群服务中心", centre, extra), max_width=320),
+            tooltip=popups.text(centre["name"]),
+        ).add_to(group)
+    return group
+
+
+def _radius_layer(centres: gpd.GeoDataFrame, radius_m: float, shift: bool) -> folium.FeatureGroup:
+    """Each centre's service radius (R9) as a light circle."""
+    group = folium.FeatureGroup(name=LAYER_NAMES["radius"])
+    x, y = _shift_xy(centres.geometry.x, centres.geometry.y, shift)
+    for lon, lat in zip(x, y):
+        folium.Circle([lat, lon], radius=radius_m, color=palette.PLACE_COLOURS["centre"], weight=1,
+                      fill=True, fill_opacity=0.06, dash_array="4 4", interactive=False,
+                      class_name="service-radius").add_to(group)
+    return group
+
+
+def _link_layer(analysis: Analysis, units: pd.DataFrame, shift: bool) -> folium.GeoJson:
+    """Each shared org (joint, grid, regional) as lines from its seat to its units.
+
+    The seat is the org's first placed unit in ledger order (the ledger records no address for
+    an org); over-cap orgs are drawn thicker and red.
+    """
+    orgs = analysis.assessment.orgs
+    shared = units[(units["status"] == "joint") & units["x"].notna()]
+    x, y = _shift_xy(shared["x"], shared["y"], shift)
+    frame = pd.DataFrame({"org": shared["org_key"].to_numpy(), "x": x, "y": y})
+    over_cap = set(orgs.loc[orgs["flag_joint_over_cap"], "org_key"]) if len(orgs) else set()
+    names = dict(zip(orgs["org_key"], orgs["name"])) if len(orgs) else {}
+    features = []
+    for org, members in frame.groupby("org", sort=False):
+        if len(members) < 2:
+            continue
+        seat = (members["x"].iloc[0], members["y"].iloc[0])
+        lines = [[list(seat), [mx, my]] for mx, my in zip(members["x"].iloc[1:], members["y"].iloc[1:])]
+        features.append({"type": "Feature", "geometry": {"type": "MultiLineString", "coordinates": np.round(lines, 5).tolist()},
+                         "properties": {"tooltip": f"{popups.text(names.get(org, org))}：{len(members)}个单位"
+                                                   + ("（超过联合组建上限）" if org in over_cap else ""),
+                                        "over": org in over_cap}})
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["links"],
+        style_function=lambda f: {"color": "#B8001F" if f["properties"]["over"] else "#0072B2",
+                                  "weight": 3 if f["properties"]["over"] else 1.5, "opacity": 0.7,
+                                  "className": "joint-link"},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    )
+
+
+def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson:
+    """Each instructor's area: the hull of the units they serve, buffered ~150 m."""
+    served = units[units["instructor"].notna() & units["x"].notna()]
+    features = []
+    for name, group in served.groupby(served["instructor"].astype(str), sort=False):
+        x, y = _shift_xy(group["x"], group["y"], shift)
+        hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y]))).buffer(0.0015)
+        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(shapely.set_precision(hull, 1e-5))),
+                         "properties": {"tooltip": f"指导员 {popups.text(name)}：{len(group)}个单位"}})
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["instructors"],
+        style_function=lambda f: {"color": "#6a3d9a", "weight": 1, "fillOpacity": 0.08, "dashArray": "2 3"},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    )
+
+
+_UNIT_EVENTS = folium.JsCode("""
+function (feature, layer) {
+    layer.bindTooltip(feature.properties.n + "（" + UNIT_POPUP.statusLabels[feature.properties.s] + "）");
+    layer.bindPopup(function () { return UNIT_POPUP.html(feature.properties); }, {maxWidth: 380});
+}
+""")
+
+
+def _unit_layer(units: pd.DataFrame, shift: bool):
+    """Units coloured by status. Up to :data:`DETAIL_LIMIT` one GeoJson layer whose popups are
+    built in the browser from compact, already-escaped properties (a county's map stays under
+    a megabyte); above it a marker cluster fed by arrays."""
+    placed = units[units["x"].notna()]
+    x, y = _shift_xy(placed["x"], placed["y"], shift)
+    if len(placed) > DETAIL_LIMIT:
+        return _clustered_units(placed, x, y)
+    features = [{"type": "Feature", "id": props["row"],
+                 "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}, "properties": props}
+                for lon, lat, props in zip(x, y, popups.unit_properties(placed))]
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["units"],
+        marker=folium.CircleMarker(radius=6, fill=True),
+        style_function=lambda f: _UNIT_STYLES[f["properties"]["k"]],
+        on_each_feature=_UNIT_EVENTS,
+    )
+
+
+def _unit_style_key(status: str, priority: bool) -> str:
+    return f"{status}-priority" if priority else status
+
+
+_UNIT_STYLES = {
+    _unit_style_key(status, priority): {
+        **palette.unit_style(status, priority),
+        "className": f"unit-marker unit-{status}" + (" unit-priority" if priority else ""),
+    }
+    for status in palette.STATUS_COLOURS for priority in (False, True)
+}
+
+
+_CLUSTER_CALLBACK = """
+function (row) {
+    var colours = %s;
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
+        radius: row[3] ? 8 : 5, color: row[3] ? '#000' : '#333', weight: row[3] ? 3 : 1,
+        fillColor: colours[row[2]], fillOpacity: 0.9, className: 'unit-marker'});
+    marker.bindTooltip(row[4]);
+    return marker;
+}
+"""
+
+
+def _clustered_units(placed: pd.DataFrame, x, y) -> folium.plugins.FastMarkerCluster:
+    """A city's units as one clustered layer: [lat, lon, status, priority, escaped name]."""
+    statuses = list(palette.STATUS_COLOURS)
+    codes = pd.Categorical(placed["status"], categories=statuses).codes
+    names = [popups.text(n) + "（" + STATUS_LABELS[s] + "）" for n, s in zip(placed["name"], placed["status"])]
+    data = [[round(la, 6), round(lo, 6), int(c), int(p), n]
+            for la, lo, c, p, n in zip(y, x, codes, placed["priority_blind"].astype(int), names)]
+    callback = _CLUSTER_CALLBACK % json.dumps([palette.STATUS_COLOURS[s] for s in statuses])
+    return folium.plugins.FastMarkerCluster(data, callback=callback, name=LAYER_NAMES["units"],
+                                            options={"disableClusteringAtZoom": 16, "chunkedLoading": True})
+
+
+_OPEN_POPUP = folium.JsCode("""
+function (feature, layer) {
+    layer.bindPopup(UNIT_POPUP.html(feature.properties), {maxWidth: 380, autoPan: true});
+    setTimeout(function () { layer.openPopup(); }, 0);
+}
+""")
+
+
+def _highlight(view: MapView, fmap: folium.Map, shift: bool):
+    """Fly to the searched unit and open its popup (a ring marks it)."""
+    if view.highlight_row is None:
+        return None
+    match = view.units[(view.units["row"] == view.highlight_row) & view.units["x"].notna()]
+    if match.empty:
+        return None
+    x, y = _shift_xy(match["x"].iloc[:1], match["y"].iloc[:1], shift)
+    lon, lat = float(x[0]), float(y[0])
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+               "properties": popups.unit_properties(match.iloc[:1])[0]}
+    folium.GeoJson({"type": "FeatureCollection", "features": [feature]}, name="搜索结果", control=False,
+                   marker=folium.CircleMarker(radius=14, color="#B8001F", weight=4, fill=False,
+                                              class_name="search-hit"),
+                   on_each_feature=_OPEN_POPUP).add_to(fmap)
+    fmap.location = [lat, lon]
+    fmap.options["zoom"] = 17
+    return match.iloc[0]
+
+
+def _bounds(analysis: Analysis, view: MapView, shift: bool):
+    """Where the map looks: the focused grids, else the shown units, else the whole county."""
+    grids = analysis.county.grids
+    if view.focus_grids:
+        shape = grids[grids["id"].isin(view.focus_grids)].geometry
+    else:
+        shape = grids.geometry
+    shape = _shift_geometries(shape, shift)
+    if len(shape) == 0:
+        shape = _shift_geometries(grids.geometry, shift)
+    minx, miny, maxx, maxy = shape.total_bounds
+    return [[miny, minx], [maxy, maxx]]
+
+
+class _Legend(MacroElement):
+    """The always-visible legend, inside the map so it shows in screenshots and exports."""
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    (function () {
+      var legend = L.control({position: "bottomleft"});
+      legend.onAdd = function () {
+        var div = L.DomUtil.create("div", "map-legend");
+        div.innerHTML = {{ this.markup|tojson }};
+        return div;
+      };
+      legend.addTo({{ this._parent.get_name() }});
+    })();
+    {% endmacro %}
+    {% macro header(this, kwargs) %}
+    <style>
+      .map-legend { background: rgba(255,255,255,.92);
+        padding: 8px 10px; border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font: 12px/1.5 sans-serif; }
+      .legend-title { font-weight: bold; margin-top: 4px; }
+      .legend-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; border: 1px solid #333;
+        margin-right: 6px; vertical-align: middle; }
+      .legend-priority { width: 14px; height: 14px; border: 3px solid #000; }
+      .legend-box { display: inline-block; width: 16px; height: 12px; border: 1px solid #54278f; margin-right: 6px;
+        vertical-align: middle; opacity: .8; }
+      .legend-line { display: inline-block; width: 22px; border-top: 2.5px dashed; margin: 0 6px 3px 0; }
+      .legend-line.solid { border-top: 2px solid #0072B2; margin-left: 8px; }
+      .place-symbol { color: #fff; font: bold 12px/22px sans-serif; text-align: center; width: 22px; height: 22px;
+        border-radius: 4px; border: 1px solid #fff; box-shadow: 0 0 2px #000; }
+      .centre-symbol { background: {{ this.centre }}; border-radius: 50%; font-size: 15px; width: 24px; height: 24px; line-height: 24px; }
+      .legend-symbol { display: inline-block; width: 16px; height: 16px; line-height: 16px; font-size: 10px; margin: 0 4px; }
+      .grid-label { font: 11px sans-serif; color: #3f007d; text-align: center; white-space: nowrap;
+        text-shadow: 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+    </style>
+    {% endmacro %}
+    """)
+
+    def __init__(self, radius_m: float):
+        super().__init__()
+        self._name = "Legend"
+        self.centre = palette.PLACE_COLOURS["centre"]
+        self.markup = _legend_markup(radius_m)
+
+
+def _legend_markup(radius_m: float) -> str:
+    """The legend's HTML (no data in it: labels and colours are the app's own)."""
+    parts = ["<div class='legend-title'>单位覆盖状态</div>"]
+    parts += [f"<div><span class='legend-dot' style='background:{c}'></span>{label}</div>"
+              for c, label in palette.status_legend()]
+    parts.append(f"<div><span class='legend-dot legend-priority' style='background:{palette.STATUS_COLOURS['blind']}'>"
+                 f"</span>{palette.PRIORITY_LABEL}</div>")
+    parts.append("<div class='legend-title'>网格组织覆盖率</div>")
+    parts += [f"<div><span class='legend-box' style='background:{c}'></span>{label}</div>"
+              for c, label in palette.coverage_bin_labels()]
+    parts.append(f"<div><span class='legend-box' style='background:{palette.NO_UNITS_COLOUR}'></span>无单位</div>")
+    parts.append("<div class='legend-title'>其他</div>")
+    parts.append(f"<div><span class='place-symbol legend-symbol' style='background:{palette.PLACE_COLOURS['building']}'>楼</span>商务楼宇"
+                 f"<span class='place-symbol legend-symbol' style='background:{palette.PLACE_COLOURS['market']}'>市</span>商圈市场</div>")
+    parts.append(f"<div><span class='place-symbol centre-symbol legend-symbol'>★</span>党群服务中心"
+                 f"（虚线圈：{radius_m:,.0f}米服务半径）</div>")
+    parts.append(f"<div><span class='legend-line' style='border-color:{palette.PLACE_COLOURS['park']}'></span>园区"
+                 "<span class='legend-line solid'></span>联合党支部连线</div>")
+    return "".join(parts)

@@ -1,0 +1,125 @@
+"""Streamlit pieces shared by the pages: banner, KPI cards, filters, tables, the map."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from services.actions import FLAG_LABELS
+from services.coverage import STATUS_LABELS
+from services.filters import UnitFilter
+from services.rates import totals
+
+from dashboard import assets, county_map, state
+
+FICTIONAL_BANNER = "当前显示的是虚构示例数据（青禾县），不代表任何真实单位。"
+
+
+def page_header(title: str) -> None:
+    """The page title, and on the demo county the 虚构示例数据 banner every screen carries."""
+    st.title(title)
+    if state.fictional():
+        st.info(f"虚构示例数据 · {FICTIONAL_BANNER}", icon="ℹ️")
+
+
+def percent(value) -> str:
+    """A rate as a percentage with two decimals; "—" when undefined (no units)."""
+    return "—" if value is None or value != value else f"{value * 100:.2f}%"
+
+
+def kpi_cards(units: pd.DataFrame) -> None:
+    """The coverage figures of ``units`` (same function as the report's totals)."""
+    row = totals(units)
+    first = st.columns(6)
+    first[0].metric("单位总数", f"{int(row['units']):,}")
+    first[1].metric("单独组建", f"{int(row['own']):,}")
+    first[2].metric("联合组建", f"{int(row['joint']):,}")
+    first[3].metric("工作覆盖", f"{int(row['work']):,}")
+    first[4].metric("空白点", f"{int(row['blind']):,}")
+    first[5].metric("重点空白点", f"{int(row['priority_blind']):,}")
+    second = st.columns(3)
+    org_gap = None if row["org_coverage_rate"] != row["org_coverage_rate"] else row["org_coverage_rate"] - 1
+    work_gap = None if row["work_coverage_rate"] != row["work_coverage_rate"] else row["work_coverage_rate"] - 1
+    second[0].metric("党的组织覆盖率", percent(row["org_coverage_rate"]),
+                     delta=None if org_gap is None else f"距100%目标 {org_gap * 100:.2f}个百分点",
+                     delta_color="off", delta_arrow="off", help="(单独组建+联合组建)/在册单位；目标100%（002 一）")
+    second[1].metric("党的工作覆盖率", percent(row["work_coverage_rate"]),
+                     delta=None if work_gap is None else f"距100%目标 {work_gap * 100:.2f}个百分点",
+                     delta_color="off", delta_arrow="off", help="(单独组建+联合组建+工作覆盖)/在册单位；目标100%（002 一）")
+    second[2].metric("规上企业党组织组建率", percent(row["above_scale_formation_rate"]),
+                     delta=f"{int(row['above_scale_own'])}/{int(row['above_scale'])}家", delta_color="off", delta_arrow="off",
+                     help="规上企业中单独组建党组织的比例（004：44/496=8.87%）")
+
+
+def unit_filter_panel(units: pd.DataFrame, key: str = "filter") -> UnitFilter:
+    """The sidebar filters: town, grid, park, building, industry, kind, status, flag, above-scale."""
+    sidebar = st.sidebar
+    sidebar.subheader("筛选")
+
+    def choices(column):
+        return sorted(v for v in units[column].dropna().unique().tolist() if v != "")
+
+    towns = sidebar.multiselect("乡镇街道", choices("town_name"), key=f"{key}_towns", placeholder="全部")
+    grid_pool = units[units["town_name"].isin(towns)] if towns else units
+    grids = sidebar.multiselect("网格", sorted(grid_pool["grid_id"].dropna().unique().tolist()), key=f"{key}_grids", placeholder="全部")
+    parks = sidebar.multiselect("园区", choices("park_name"), key=f"{key}_parks", placeholder="全部")
+    buildings = sidebar.multiselect("商务楼宇", choices("building_name"), key=f"{key}_buildings", placeholder="全部")
+    industries = sidebar.multiselect("行业", choices("industry"), key=f"{key}_industries", placeholder="全部")
+    kinds = sidebar.multiselect("单位类型", ["enterprise", "social_org"],
+                                format_func=lambda k: "非公企业" if k == "enterprise" else "社会组织", key=f"{key}_kinds", placeholder="全部")
+    statuses = sidebar.multiselect("覆盖状态", list(STATUS_LABELS), format_func=STATUS_LABELS.get,
+                                   key=f"{key}_statuses", placeholder="全部")
+    flags = sidebar.multiselect("问题提示", [f for f in FLAG_LABELS if f"flag_{f}" in units],
+                                format_func=FLAG_LABELS.get, key=f"{key}_flags", placeholder="全部")
+    scale = sidebar.radio("规模", ["全部", "规上企业", "规下"], horizontal=True, key=f"{key}_scale")
+    priority = sidebar.checkbox("只看重点空白点", key=f"{key}_priority")
+    return UnitFilter(tuple(towns), tuple(grids), tuple(parks), tuple(buildings), tuple(industries),
+                      tuple(kinds), tuple(statuses), tuple(flags),
+                      {"全部": None, "规上企业": True, "规下": False}[scale], priority)
+
+
+def basemap_choice(key: str = "basemap") -> str:
+    """The basemap selector; 天地图 only when a key is configured."""
+    options = [county_map.OSM, county_map.GAODE, county_map.NO_BASEMAP]
+    if tianditu_key():
+        options.insert(2, county_map.TIANDITU)
+    return st.sidebar.radio("底图", options, horizontal=True, key=key,
+                            help="高德地图使用GCJ-02坐标，叠加图层已自动偏移；内网无外网时选“无底图”")
+
+
+def tianditu_key() -> str | None:
+    """The Tianditu key from .streamlit/secrets.toml (``tianditu_key = "..."``), if any."""
+    try:
+        return st.secrets.get("tianditu_key")
+    except Exception:  # no secrets file at all
+        return None
+
+
+def show_map(fmap, key: str, height: int = 640, on_change=None):
+    """Draw a folium map with local assets; panning and zooming never rerun the script, only
+    a click on a feature does (``last_active_drawing``)."""
+    missing = assets.missing_assets()
+    if missing:
+        st.error(f"{assets.MISSING_MESSAGE}（缺少 {len(missing)} 个文件，如 {missing[0]}）")
+        return None
+    return st_folium(fmap, key=key, height=height, use_container_width=True,
+                     returned_objects=["last_active_drawing"], on_change=on_change)
+
+
+def rate_table(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """A coverage_rates frame as a Chinese table, worst organisation coverage first."""
+    table = frame.reset_index().rename(columns={frame.index.name or "index": label})
+    table = table.sort_values(["org_coverage_rate", "units"], ascending=[True, False], na_position="last")
+    return table.rename(columns={
+        "units": "单位", "own": "单独组建", "joint": "联合组建", "work": "工作覆盖", "blind": "空白点",
+        "priority_blind": "重点空白点", "above_scale": "规上企业", "above_scale_own": "规上单独组建",
+        "org_coverage_rate": "组织覆盖率", "work_coverage_rate": "工作覆盖率",
+        "above_scale_formation_rate": "规上组建率"})
+
+
+def show_rate_table(table: pd.DataFrame, height: int = 360) -> None:
+    """Show a :func:`rate_table` with rates as bars."""
+    bar = {c: st.column_config.ProgressColumn(c, format="percent", min_value=0.0, max_value=1.0)
+           for c in ("组织覆盖率", "工作覆盖率", "规上组建率") if c in table}
+    st.dataframe(table, hide_index=True, width="stretch", height=height, column_config=bar)

@@ -1,0 +1,59 @@
+"""全县一张图: the county's coverage at a glance, for county leaders."""
+
+import streamlit as st
+
+from services.filters import apply_filter, search_units
+from services.rates import coverage_rates
+
+from dashboard import county_map, state, widgets
+
+widgets.page_header("全县一张图")
+analysis = state.analysis()
+units = analysis.units
+unit_filter = widgets.unit_filter_panel(units)
+basemap = widgets.basemap_choice()
+shown = apply_filter(units, unit_filter)
+
+widgets.kpi_cards(shown)
+
+query = st.text_input("搜索单位（名称或统一社会信用代码）", key="search", placeholder="例如：科技有限公司 或 91530…")
+highlight = None
+if query:
+    hits = search_units(units, query)
+    if hits.empty:
+        st.warning("没有找到匹配的单位")
+    else:
+        labels = {int(r): f"{n}（{c}，第{int(r)}行）" for r, n, c in zip(hits["row"], hits["name"], hits["credit_code"])}
+        highlight = st.selectbox("匹配的单位", list(labels), format_func=labels.get, key="search_hit")
+        if highlight is not None and highlight not in set(shown["row"]):
+            st.caption("该单位不在当前筛选范围内，已在地图上单独标出。")
+            shown = units[units["row"].isin(set(shown["row"]) | {highlight})]
+
+
+def _open_grid():
+    """A click on a grid of the map opens that grid's page."""
+    clicked = (st.session_state.get("county_map") or {}).get("last_active_drawing") or {}
+    grid_id = (clicked.get("properties") or {}).get("grid_id")
+    if (clicked.get("properties") or {}).get("kind") == "grid" and grid_id:
+        st.session_state["goto_grid"] = grid_id
+
+
+view = county_map.MapView(units=shown, grid_rates=state.grid_rates(), basemap=basemap,
+                          tianditu_key=widgets.tianditu_key(), focus_grids=unit_filter.grids,
+                          highlight_row=highlight)
+widgets.show_map(county_map.build_map(analysis, view), key="county_map", on_change=_open_grid)
+if st.session_state.get("goto_grid"):
+    st.query_params["grid"] = st.session_state.pop("goto_grid")
+    st.switch_page("pages/grid.py", query_params={"grid": st.query_params["grid"]})
+
+st.subheader("乡镇街道与网格排名")
+left, right = st.columns(2)
+with left:
+    st.caption("乡镇街道（按组织覆盖率从低到高）")
+    widgets.show_rate_table(widgets.rate_table(coverage_rates(shown, by="town_name"), "乡镇街道"))
+with right:
+    st.caption("网格（按组织覆盖率从低到高）")
+    grid_table = widgets.rate_table(coverage_rates(shown, by="grid_id"), "网格")
+    names = dict(zip(analysis.county.grids["id"], analysis.county.grids["name"]))
+    grid_table.insert(1, "网格名称", grid_table["网格"].map(names))
+    widgets.show_rate_table(grid_table)
