@@ -6,16 +6,16 @@ import streamlit as st
 
 from dashboard import assets, state
 
-st.set_page_config(page_title="网格党建覆盖一张图", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="网格党建覆盖一张图", page_icon=":material/map:", layout="wide")
 assets.use_local_assets()
 
 PAGES = [
-    st.Page("pages/county_map.py", title="全县一张图", icon="🗺️", url_path="county", default=True),
-    st.Page("pages/grid.py", title="网格", icon="🔲", url_path="grid"),
-    st.Page("pages/places.py", title="园区与楼宇", icon="🏢", url_path="places"),
-    st.Page("pages/joint_orgs.py", title="联合党支部", icon="🔗", url_path="joint"),
-    st.Page("pages/blind_spots.py", title="空白点", icon="⚠️", url_path="blind"),
-    st.Page("pages/centres.py", title="党群服务中心", icon="🏛️", url_path="centres"),
+    st.Page("pages/county_map.py", title="全县一张图", icon=":material/map:", url_path="county", default=True),
+    st.Page("pages/grid.py", title="网格", icon=":material/grid_view:", url_path="grid"),
+    st.Page("pages/places.py", title="园区与楼宇", icon=":material/apartment:", url_path="places"),
+    st.Page("pages/joint_orgs.py", title="联合党支部", icon=":material/hub:", url_path="joint"),
+    st.Page("pages/blind_spots.py", title="空白点", icon=":material/warning:", url_path="blind"),
+    st.Page("pages/centres.py", title="党群服务中心", icon=":material/account_balance:", url_path="centres"),
 ]
 
 navigation = st.navigation(PAGES)

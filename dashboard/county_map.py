@@ -56,6 +56,7 @@ class MapView:
     layers: frozenset = DEFAULT_LAYERS
     focus_grids: tuple = ()  # grid ids to zoom to
     highlight_row: int | None = None  # ledger row of a unit to fly to and open
+    focus_bounds: tuple | None = None  # (minx, miny, maxx, maxy) in WGS-84 to zoom to, before focus_grids
     height: int = 640
 
 
@@ -63,7 +64,7 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
     """The county map for ``view``; overlays shifted to GCJ-02 on the Gaode basemap."""
     shift = view.basemap == GAODE
     county = analysis.county
-    fmap = folium.Map(tiles=None, max_zoom=MAX_ZOOM, control_scale=True, prefer_canvas=False,
+    fmap = folium.Map(tiles=None, max_zoom=MAX_ZOOM, maxZoom=MAX_ZOOM, control_scale=True, prefer_canvas=False,
                       zoom_snap=0.5)
     popups.UnitPopupScript().add_to(fmap)
     _add_basemap(fmap, view)
@@ -74,10 +75,11 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
         _grid_labels(grids, shift).add_to(fmap)
     if "parks" in view.layers and county.parks is not None and len(county.parks):
         _park_layer(analysis, shift).add_to(fmap)
-    if "instructors" in view.layers:
-        _instructor_layer(view.units, shift).add_to(fmap)
-    if "links" in view.layers:
-        _link_layer(analysis, view.units, shift).add_to(fmap)
+    for name, make in (("instructors", lambda: _instructor_layer(view.units, shift)),
+                       ("links", lambda: _link_layer(analysis, view.units, shift))):
+        layer = make() if name in view.layers else None
+        if layer is not None:
+            layer.add_to(fmap)
     if "radius" in view.layers and county.centres is not None and len(county.centres):
         _radius_layer(county.centres, analysis.assessment.policy.service_radius_m, shift).add_to(fmap)
     for kind in ("buildings", "markets"):
@@ -263,7 +265,7 @@ def _radius_layer(centres: gpd.GeoDataFrame, radius_m: float, shift: bool) -> fo
     return group
 
 
-def _link_layer(analysis: Analysis, units: pd.DataFrame, shift: bool) -> folium.GeoJson:
+def _link_layer(analysis: Analysis, units: pd.DataFrame, shift: bool) -> folium.GeoJson | None:
     """Each shared org (joint, grid, regional) as lines from its seat to its units.
 
     The seat is the org's first placed unit in ledger order (the ledger records no address for
@@ -285,6 +287,8 @@ def _link_layer(analysis: Analysis, units: pd.DataFrame, shift: bool) -> folium.
                          "properties": {"tooltip": f"{popups.text(names.get(org, org))}：{len(members)}个单位"
                                                    + ("（超过联合组建上限）" if org in over_cap else ""),
                                         "over": org in over_cap}})
+    if not features:
+        return None
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["links"],
         style_function=lambda f: {"color": "#B8001F" if f["properties"]["over"] else "#0072B2",
@@ -294,7 +298,7 @@ def _link_layer(analysis: Analysis, units: pd.DataFrame, shift: bool) -> folium.
     )
 
 
-def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson:
+def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson | None:
     """Each instructor's area: the hull of the units they serve, buffered ~150 m."""
     served = units[units["instructor"].notna() & units["x"].notna()]
     features = []
@@ -303,6 +307,8 @@ def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson:
         hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y]))).buffer(0.0015)
         features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(shapely.set_precision(hull, 1e-5))),
                          "properties": {"tooltip": f"指导员 {popups.text(name)}：{len(group)}个单位"}})
+    if not features:
+        return None
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["instructors"],
         style_function=lambda f: {"color": "#6a3d9a", "weight": 1, "fillOpacity": 0.08, "dashArray": "2 3"},
@@ -403,7 +409,11 @@ def _highlight(view: MapView, fmap: folium.Map, shift: bool):
 
 
 def _bounds(analysis: Analysis, view: MapView, shift: bool):
-    """Where the map looks: the focused grids, else the shown units, else the whole county."""
+    """Where the map looks: the focus bounds, else the focused grids, else the whole county."""
+    if view.focus_bounds is not None:
+        minx, miny, maxx, maxy = view.focus_bounds
+        (minx, maxx), (miny, maxy) = _shift_xy([minx, maxx], [miny, maxy], shift)
+        return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
     grids = analysis.county.grids
     if view.focus_grids:
         shape = grids[grids["id"].isin(view.focus_grids)].geometry
@@ -433,8 +443,8 @@ class _Legend(MacroElement):
     {% endmacro %}
     {% macro header(this, kwargs) %}
     <style>
-      .map-legend { background: rgba(255,255,255,.92);
-        padding: 8px 10px; border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font: 12px/1.5 sans-serif; }
+      .map-legend { background: rgba(255,255,255,.92); max-width: 240px;
+        padding: 8px 10px; border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font: 11px/1.35 sans-serif; }
       .legend-title { font-weight: bold; margin-top: 4px; }
       .legend-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; border: 1px solid #333;
         margin-right: 6px; vertical-align: middle; }

@@ -17,7 +17,19 @@ FICTIONAL_BANNER = "当前显示的是虚构示例数据（青禾县），不代
 
 
 def page_header(title: str) -> None:
-    """The page title, and on the demo county the 虚构示例数据 banner every screen carries."""
+    """The page title, and on the demo county the 虚构示例数据 banner every screen carries.
+
+    Called first by every page, it also makes sure the page runs inside ``st.navigation``:
+    when the first request to a freshly started server asks for a sub-page (a shared link such
+    as ``/grid?grid=QH-01-01``), Streamlit still believes the app uses the legacy ``pages/``
+    directory and runs that file alone, without the entry point's layout and navigation. The
+    flag is cleared and the run restarted through the entry point.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     st.title(title)
     if state.fictional():
         st.info(f"虚构示例数据 · {FICTIONAL_BANNER}", icon="ℹ️")

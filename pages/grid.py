@@ -1,2 +1,78 @@
+"""网格: the grid leader's page — one grid, its units, what the rules call for, and downloads."""
+
 import streamlit as st
-st.title("grid")
+
+from services.actions import grid_todo
+from services.exports import to_xlsx, unit_table
+from services.rates import coverage_rates
+
+from dashboard import county_map, state, widgets
+from dashboard.grid_summary import grid_summary_html
+
+widgets.page_header("网格")
+analysis = state.analysis()
+grids = analysis.assessment.grids
+grid_ids = grids["id"].tolist()
+names = dict(zip(grids["id"], grids["name"]))
+
+# Arriving by a link (?grid=…) or from a click on the county map chooses the grid; after that
+# the selector rules, and the address follows it so the page can be bookmarked or shared.
+wanted = st.query_params.get("grid")
+if wanted != st.session_state.get("grid_param_applied"):
+    st.session_state["grid_param_applied"] = wanted
+    if wanted in names:
+        st.session_state["grid_choice"] = wanted
+if st.session_state.get("grid_choice") not in names:
+    st.session_state["grid_choice"] = grid_ids[0]
+grid_id = st.selectbox("选择网格", grid_ids, format_func=lambda g: f"{names[g]}（{g}）", key="grid_choice")
+st.query_params["grid"] = grid_id
+st.session_state["grid_param_applied"] = grid_id
+
+grid = grids.set_index("id").loc[grid_id].to_dict() | {"id": grid_id}
+units = analysis.units[analysis.units["grid_id"] == grid_id]
+rates = coverage_rates(units).iloc[0].to_dict()
+orgs = analysis.assessment.orgs
+branches = orgs[orgs["org_key"].isin(units["org_key"].dropna()) & orgs["org_type"].eq("网格党支部")]
+
+info = st.columns([2, 2, 3])
+info[0].markdown(f"**所属乡镇街道**：{grid.get('town') or '—'}")
+info[1].markdown(f"**网格长**：{grid.get('leader') or '⚠️ 未配备'}　{grid.get('leader_phone') or ''}")
+info[2].markdown("**网格党支部**：" + ("、".join(branches["name"].astype(str)) if len(branches) else "⚠️ 未建立网格党支部"))
+widgets.kpi_cards(units)
+basemap = widgets.basemap_choice(key="grid_basemap")
+
+
+def _pick_grid():
+    """Clicking another grid on this map switches the page to it."""
+    clicked = (st.session_state.get("grid_map") or {}).get("last_active_drawing") or {}
+    properties = clicked.get("properties") or {}
+    if properties.get("kind") == "grid" and properties.get("grid_id") in names:
+        st.session_state["grid_choice"] = properties["grid_id"]
+        st.query_params["grid"] = properties["grid_id"]
+
+
+view = county_map.MapView(units=units, grid_rates=state.grid_rates(), basemap=basemap,
+                          tianditu_key=widgets.tianditu_key(), focus_grids=(grid_id,), height=520)
+widgets.show_map(county_map.build_map(analysis, view), key="grid_map", height=520, on_change=_pick_grid)
+
+todo = grid_todo(analysis, grid_id)
+ledger = unit_table(units)
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(f"网格内单位（{len(units)}个）")
+    st.dataframe(ledger, hide_index=True, width="stretch", height=420)
+with right:
+    st.subheader(f"待办事项（{len(todo)}项）")
+    st.dataframe(todo.drop(columns="优先"), hide_index=True, width="stretch", height=420)
+
+note = "虚构示例数据" if state.fictional() else None
+downloads = st.columns(3)
+downloads[0].download_button("下载网格台账（Excel）", to_xlsx({"网格台账": ledger}, note=note),
+                             file_name=f"网格台账_{grid_id}.xlsx", key="download_ledger",
+                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+downloads[1].download_button("下载待办清单（Excel）", to_xlsx({"待办清单": todo.drop(columns="优先")}, note=note),
+                             file_name=f"待办清单_{grid_id}.xlsx", key="download_todo",
+                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+summary = grid_summary_html(grid, rates, units, todo, state.fictional(), analysis.assessment.policy.as_of_date())
+downloads[2].download_button("下载一页纸汇总（可打印）", summary.encode("utf-8"), file_name=f"网格汇总_{grid_id}.html",
+                             mime="text/html", key="download_summary")
