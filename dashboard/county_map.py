@@ -135,11 +135,17 @@ def _shift_xy(x, y, shift: bool):
 
 def _feature_collection(geometry: gpd.GeoSeries, properties: list[dict]) -> dict:
     """A GeoJSON FeatureCollection from geometries and property dicts (coordinates rounded to
-    ~1 m to keep the page small)."""
-    shapes = shapely.set_precision(geometry.values, 1e-5)
+    6 decimals, ~0.1 m, to keep the page small; rounding, not snapping, so no shape can
+    become invalid)."""
+    shapes = _rounded(geometry.values)
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": json.loads(shapely.to_geojson(shape)), "properties": props}
         for shape, props in zip(shapes, properties)]}
+
+
+def _rounded(shapes):
+    """Geometries with coordinates rounded to 6 decimals."""
+    return shapely.transform(shapes, lambda xy: np.round(xy, 6))
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -305,7 +311,7 @@ def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson | None
     for name, group in served.groupby(served["instructor"].astype(str), sort=False):
         x, y = _shift_xy(group["x"], group["y"], shift)
         hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y]))).buffer(0.0015)
-        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(shapely.set_precision(hull, 1e-5))),
+        features.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(_rounded(hull))),
                          "properties": {"tooltip": f"指导员 {popups.text(name)}：{len(group)}个单位"}})
     if not features:
         return None

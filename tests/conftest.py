@@ -94,3 +94,106 @@ def tiny_county(tmp_path) -> dict[str, Path]:
     paths["instructors"] = folder / "instructors.csv"
     paths["instructors"].write_text("姓名,派出单位,联系电话\n王指导,县委组织部,13900000001\n", encoding="utf-8")
     return paths
+
+
+# --- the running app and a real browser (Debian's chromium driven by playwright) ---------
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+SCREENSHOTS = REPO / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(env: dict | None = None):
+    """``streamlit run`` on a free loopback port; yields its base URL once /_stcore/health
+    answers (waiting on that condition, not on a fixed delay), stops it afterwards."""
+    port = _free_port()
+    log = open(REPO / ".pytest-streamlit.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=REPO, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start; see .pytest-streamlit.log")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The dashboard on the demo county."""
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "Debian's chromium is missing: run scripts/test (it installs it)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh tab, 1600×1000, that records failed requests and page errors."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+    tab = context.new_page()
+    tab.page_errors = []
+    tab.on("pageerror", lambda error: tab.page_errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Save a screenshot of the whole page to screenshots/ (git-ignored) to look at."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 1000")
+    page.set_viewport_size({"width": 1600, "height": min(max(1000, height + 100), 6000)})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+
+
+def open_map(page, url: str):
+    """Go to ``url`` and wait until the map iframe has drawn its Leaflet container; returns
+    the frame locator."""
+    page.goto(url)
+    page.wait_for_selector(MAP_FRAME, state="attached", timeout=60_000)
+    frame = page.frame_locator(MAP_FRAME).first
+    frame.locator(".leaflet-container").wait_for(state="attached", timeout=60_000)
+    return frame

@@ -1,0 +1,117 @@
+"""The map in a real browser: Debian's chromium, driven by playwright, against `streamlit run`
+on loopback, with no internet (tiles fail; everything else must draw).
+
+Screenshots of every page land in screenshots/ (git-ignored): look at them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot
+
+PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint": "联合党支部",
+             "blind": "空白点", "centres": "党群服务中心"}
+HOSTILE = '<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>"&\''
+
+
+@pytest.fixture(scope="module")
+def report():
+    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(DEMO / "ledger.xlsx"),
+                             "--folder", str(DEMO), "--json"], capture_output=True, text=True, cwd=REPO, check=True)
+    return json.loads(result.stdout)
+
+
+def test_a_shared_grid_link_on_a_fresh_server_shows_that_grid_with_its_units(browser, report):
+    """The first request to a new server is a grid leader's link; their grid's units are all
+    drawn, and the page sits inside the app's navigation."""
+    with running_app() as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        grid_id = "QH-03-02"
+        frame = open_map(page, f"{url}/grid?grid={grid_id}")
+        frame.locator("path.unit-marker").first.wait_for(state="attached")
+        assert frame.locator("path.unit-marker").count() == report["grids"][grid_id]["units"]
+        assert page.get_by_role("link", name="全县一张图").count() == 1
+        page.close()
+
+
+@pytest.mark.parametrize("path", list(PAGE_URLS))
+def test_every_page_loads_without_an_error_box(page, app_url, path):
+    frame = open_map(page, f"{app_url}/{path}")
+    page.get_by_role("heading", name=PAGE_URLS[path]).first.wait_for()
+    frame.locator(".map-legend").wait_for()  # the legend is always visible
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert not page.page_errors
+    screenshot(page, f"page_{path or 'county'}")
+
+
+def test_toggling_the_unit_layer_hides_and_shows_the_units(page, app_url, report):
+    frame = open_map(page, f"{app_url}/grid?grid=QH-01-02")
+    markers = frame.locator("path.unit-marker")
+    markers.first.wait_for(state="attached")
+    count = markers.count()
+    assert count == report["grids"]["QH-01-02"]["units"]
+    layer = frame.locator(".leaflet-control-layers-overlays label", has_text="单位").locator("input")
+    layer.uncheck()
+    assert markers.count() == 0
+    layer.check()
+    markers.first.wait_for(state="attached")
+    assert markers.count() == count
+
+
+def test_switching_the_basemap(page, app_url):
+    frame = open_map(page, f"{app_url}/")
+    frame.locator("img.leaflet-tile").first.wait_for(state="attached")  # OSM tiles requested
+    page.get_by_text("无底图", exact=True).click()
+    frame = page.frame_locator(MAP_FRAME).first
+    frame.locator(".leaflet-container").wait_for(state="attached")
+    page.wait_for_function(
+        """() => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+                   const d = f && f.contentDocument;
+                   return d && d.querySelector('.leaflet-container') && !d.querySelector('img.leaflet-tile')
+                          && d.querySelectorAll('path.unit-marker').length > 0; }""", timeout=60_000)
+    screenshot(page, "basemap_none")
+    page.get_by_text("高德地图", exact=True).click()
+    page.wait_for_function(
+        """() => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+                   const d = f && f.contentDocument;
+                   return d && [...d.querySelectorAll('img.leaflet-tile')].some(i => i.src.includes('autonavi')); }""",
+        timeout=60_000)
+
+
+@pytest.fixture(scope="module")
+def hostile_county(tmp_path_factory):
+    """The demo county with one unit renamed to markup, as a careless or hostile ledger may."""
+    folder = tmp_path_factory.mktemp("hostile")
+    for path in DEMO.iterdir():
+        shutil.copy(path, folder / path.name)
+    book = openpyxl.load_workbook(folder / "ledger.xlsx")
+    sheet = book.active
+    sheet.cell(row=2, column=1).value = HOSTILE
+    code = sheet.cell(row=2, column=2).value
+    book.save(folder / "ledger.xlsx")
+    return folder, code
+
+
+def test_a_hostile_name_shows_as_text_in_the_popup(browser, hostile_county):
+    folder, code = hostile_county
+    with running_app({"COUNTY_FOLDER": str(folder)}) as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        open_map(page, f"{url}/")
+        page.get_by_label("搜索单位（名称或统一社会信用代码）").fill(code)
+        page.keyboard.press("Enter")
+        frame = page.frame_locator(MAP_FRAME).first
+        popup = frame.locator(".leaflet-popup-content .unit-popup-name")
+        popup.wait_for(timeout=60_000)
+        assert popup.inner_text() == HOSTILE
+        owned = page.evaluate("""() => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+                                        return [window.__owned, f.contentWindow.__owned]; }""")
+        assert owned == [None, None]
+        screenshot(page, "hostile_popup")
+        page.close()

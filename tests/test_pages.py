@@ -1,0 +1,164 @@
+"""The dashboard driven as a user does, with Streamlit's AppTest, on the demo county.
+
+Every figure on screen must equal the headless report's (both call the same services).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import DEMO, REPO
+
+PAGES = ["pages/county_map.py", "pages/grid.py", "pages/places.py", "pages/joint_orgs.py",
+         "pages/blind_spots.py", "pages/centres.py"]
+
+
+@pytest.fixture(scope="module")
+def report():
+    """The report of the demo county as of today (the dashboard's default as-of date)."""
+    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(DEMO / "ledger.xlsx"),
+                             "--folder", str(DEMO), "--json"], capture_output=True, text=True, cwd=REPO, check=True)
+    return json.loads(result.stdout)
+
+
+def open_app() -> AppTest:
+    return AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120).run()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def map_scripts(app: AppTest) -> list[str]:
+    """The Leaflet scripts of the folium maps on screen (AppTest shows the st_folium
+    component as an UnknownElement whose json_args carry the script)."""
+    return [json.loads(e.proto.json_args)["script"] for e in app.main
+            if type(e).__name__ == "UnknownElement" and "json_args" in str(e.proto)]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_the_demo_county(page):
+    app = open_app()
+    app.switch_page(page).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("虚构示例数据" in info.value for info in app.info), "the demo is labelled as fictional"
+
+
+@pytest.mark.parametrize("basemap", ["OpenStreetMap", "高德地图", "无底图"])
+def test_every_basemap_draws_the_map(basemap):
+    app = open_app()
+    app.sidebar.radio(key="basemap").set_value(basemap).run()
+    assert not app.exception, [e.message for e in app.exception]
+    script = map_scripts(app)[0]
+    assert ("autonavi" in script) is (basemap == "高德地图")
+    assert ("openstreetmap" in script.lower()) is (basemap == "OpenStreetMap")
+
+
+def test_on_gaode_every_overlay_is_shifted_to_gcj02(report):
+    """A unit drawn on the Gaode basemap sits ~500 m from its WGS-84 point, as Gaode's
+    streets do; on OpenStreetMap it sits at its WGS-84 point."""
+    import re
+
+    from services.coords import wgs84_to_gcj02
+    from services.workspace import DEMO_FOLDER, load_folder
+
+    unit = load_folder(DEMO_FOLDER).units.dropna(subset=["x"]).iloc[0]
+    app = open_app()
+    osm = map_scripts(app)[0]
+    app.sidebar.radio(key="basemap").set_value("高德地图").run()
+    gaode = map_scripts(app)[0]
+    gx, gy = wgs84_to_gcj02(unit["x"], unit["y"])
+    assert f"[{round(unit['x'], 6)}, {round(unit['y'], 6)}]" in osm
+    assert f"[{round(float(gx), 6)}, {round(float(gy), 6)}]" in gaode
+    assert f"[{round(unit['x'], 6)}, {round(unit['y'], 6)}]" not in gaode
+
+
+def test_county_kpis_equal_the_report(report):
+    app = open_app()
+    totals = report["totals"]
+    shown = metrics(app)
+    assert shown["单位总数"] == f"{totals['units']:,}"
+    for label, key in (("单独组建", "own"), ("联合组建", "joint"), ("工作覆盖", "work"), ("空白点", "blind"),
+                       ("重点空白点", "priority_blind")):
+        assert shown[label] == f"{totals[key]:,}", label
+    assert shown["党的组织覆盖率"] == f"{totals['org_coverage_rate'] * 100:.2f}%"
+    assert shown["党的工作覆盖率"] == f"{totals['work_coverage_rate'] * 100:.2f}%"
+    assert shown["规上企业党组织组建率"] == f"{totals['above_scale_formation_rate'] * 100:.2f}%"
+
+
+def test_a_grid_filter_narrows_the_figures_to_that_grid(report):
+    app = open_app()
+    grid_id = "QH-03-02"
+    app.sidebar.multiselect(key="filter_grids").set_value([grid_id]).run()
+    assert metrics(app)["单位总数"] == str(report["grids"][grid_id]["units"])
+    assert metrics(app)["空白点"] == str(report["grids"][grid_id]["blind"])
+
+
+def test_searching_a_unit_flies_to_it_and_opens_its_popup(report):
+    unit = next(u for u in report["units"] if u["placed_by"] == "coordinates" and u["status"] == "blind")
+    app = open_app()
+    app.text_input(key="search").input(unit["credit_code"]).run()
+    assert app.selectbox(key="search_hit").value == unit["row"]
+    script = map_scripts(app)[0]
+    assert '"zoom": 17' in script
+    assert "openPopup" in script
+
+
+def test_the_map_shows_every_placed_unit(report):
+    app = open_app()
+    script = map_scripts(app)[0]
+    placed = sum(1 for u in report["units"] if u["placed_by"])
+    assert script.count('"k": "') == placed
+
+
+def test_a_shared_grid_link_opens_that_grid(report):
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    app.query_params["grid"] = "QH-02-03"
+    app.run()
+    app.switch_page("pages/grid.py").run()
+    assert app.selectbox(key="grid_choice").value == "QH-02-03"
+    assert metrics(app)["单位总数"] == str(report["grids"]["QH-02-03"]["units"])
+
+
+def test_the_grid_leader_sees_actions_and_downloads_the_ledger(report, downloads):
+    app = open_app()
+    app.switch_page("pages/grid.py").run()
+    grid_id = "QH-06-02"  # a grid of the demo without any party organisation
+    app.selectbox(key="grid_choice").select(grid_id).run()
+    assert "grid_without_branch" in report["grids"][grid_id]["flags"]
+    markdown = " ".join(m.value for m in app.markdown)
+    assert "未建立网格党支部" in markdown
+    todo = app.dataframe[1].value
+    assert todo["事项"].str.contains("应组建网格党支部").any()
+    assert todo["事项"].str.contains("未派党建工作指导员，应选派").any()
+    book = openpyxl.load_workbook(io.BytesIO(downloads[f"网格台账_{grid_id}.xlsx"]))
+    sheet = book.active
+    assert sheet.cell(1, 1).value == "虚构示例数据"
+    assert sheet.freeze_panes == "A3"
+    assert sheet.max_row - 2 == report["grids"][grid_id]["units"]
+    summary = downloads[f"网格汇总_{grid_id}.html"].decode("utf-8")
+    assert "虚构示例数据" in summary and "应组建网格党支部" in summary
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Files offered by download buttons, by file name, as the browser would receive them."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        if isinstance(path_or_data, bytes) and filename:
+            files[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
