@@ -9,12 +9,15 @@ from dashboard import assets, state
 st.set_page_config(page_title="网格党建覆盖一张图", page_icon=":material/map:", layout="wide")
 assets.use_local_assets()
 
+# Each page's url_path is its file name: on a freshly started server Streamlit resolves the
+# first request in the legacy pages/ mode, by file name, before st.navigation has run (see
+# dashboard.widgets.page_header), so a shared link such as /blind_spots must name the file.
 PAGES = [
     st.Page("pages/county_map.py", title="全县一张图", icon=":material/map:", url_path="county", default=True),
     st.Page("pages/grid.py", title="网格", icon=":material/grid_view:", url_path="grid"),
     st.Page("pages/places.py", title="园区与楼宇", icon=":material/apartment:", url_path="places"),
-    st.Page("pages/joint_orgs.py", title="联合党支部", icon=":material/hub:", url_path="joint"),
-    st.Page("pages/blind_spots.py", title="空白点", icon=":material/warning:", url_path="blind"),
+    st.Page("pages/joint_orgs.py", title="联合党支部", icon=":material/hub:", url_path="joint_orgs"),
+    st.Page("pages/blind_spots.py", title="空白点", icon=":material/warning:", url_path="blind_spots"),
     st.Page("pages/centres.py", title="党群服务中心", icon=":material/account_balance:", url_path="centres"),
 ]
 

@@ -120,13 +120,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(env: dict | None = None):
+def running_app(env: dict | None = None, script: str = "streamlit_app.py"):
     """``streamlit run`` on a free loopback port; yields its base URL once /_stcore/health
     answers (waiting on that condition, not on a fixed delay), stops it afterwards."""
     port = _free_port()
     log = open(REPO / ".pytest-streamlit.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=REPO, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -16,8 +16,8 @@ import pytest
 
 from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot
 
-PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint": "联合党支部",
-             "blind": "空白点", "centres": "党群服务中心"}
+PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint_orgs": "联合党支部",
+             "blind_spots": "空白点", "centres": "党群服务中心"}
 HOSTILE = '<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>"&\''
 
 
@@ -38,6 +38,17 @@ def test_a_shared_grid_link_on_a_fresh_server_shows_that_grid_with_its_units(bro
         frame.locator("path.unit-marker").first.wait_for(state="attached")
         assert frame.locator("path.unit-marker").count() == report["grids"][grid_id]["units"]
         assert page.get_by_role("link", name="全县一张图").count() == 1
+        assert page.get_by_text("Page not found").count() == 0
+        page.close()
+
+
+def test_a_shared_link_to_any_page_on_a_fresh_server_opens_that_page(browser):
+    with running_app() as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        open_map(page, f"{url}/blind_spots")
+        page.get_by_role("heading", name="空白点").first.wait_for()
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.get_by_role("link", name="联合党支部").count() == 1
         page.close()
 
 
