@@ -28,7 +28,9 @@ from services.analysis import Analysis
 from services.coords import wgs84_to_gcj02
 from services.coverage import STATUS_LABELS
 
-from dashboard import palette, popups
+from dashboard import fast_render, palette, popups
+
+fast_render.install()
 
 DETAIL_LIMIT = 5000
 MAX_ZOOM = 18
@@ -154,12 +156,11 @@ def _rounded(shapes):
 def _grid_layer(grids: gpd.GeoDataFrame, rates: pd.DataFrame, shift: bool) -> folium.GeoJson:
     """Grids filled by organisation coverage rate; hover for name, leader and rates."""
     properties = []
-    for grid in grids.to_dict("records"):
-        grid_id = grid["id"]
-        rate_row = rates.loc[grid_id] if grid_id in rates.index else None
-        info = {**grid, **(rate_row.to_dict() if rate_row is not None else {"units": 0})}
+    rate_rows = rates.to_dict("index")
+    for grid in grids.drop(columns="geometry").to_dict("records"):
+        info = {**grid, **rate_rows.get(grid["id"], {"units": 0})}
         rate = info.get("org_coverage_rate")
-        properties.append({"kind": "grid", "grid_id": str(grid_id), "fill": palette.coverage_colour(rate),
+        properties.append({"kind": "grid", "grid_index": len(properties), "fill": palette.coverage_colour(rate),
                            "tooltip": popups.grid_tooltip(info)})
     data = _feature_collection(_shift_geometries(grids.geometry, shift), properties)
     return folium.GeoJson(
@@ -171,34 +172,76 @@ def _grid_layer(grids: gpd.GeoDataFrame, rates: pd.DataFrame, shift: bool) -> fo
     )
 
 
-def _grid_labels(grids: gpd.GeoDataFrame, shift: bool) -> folium.FeatureGroup:
-    """Each grid's name at its representative point."""
-    group = folium.FeatureGroup(name=LAYER_NAMES["grid_labels"])
+_LABEL_POINT = folium.JsCode("""
+function (feature, latlng) {
+    return L.marker(latlng, {interactive: false, icon: L.divIcon({
+        className: "grid-label-icon", iconSize: [120, 16], iconAnchor: [60, 8],
+        html: "<div class='grid-label'>" + feature.properties.label + "</div>"})});
+}
+""")
+_SYMBOL_POINT = folium.JsCode("""
+function (feature, latlng) {
+    var p = feature.properties;
+    return L.marker(latlng, {icon: L.divIcon({className: "", iconSize: [p.size, p.size],
+        iconAnchor: [p.size / 2, p.size / 2],
+        html: "<div class='place-symbol " + p.css + "' style='background:" + p.colour + "'>" + p.symbol + "</div>"})});
+}
+""")
+def clicked_grid(grids: pd.DataFrame, returned: dict | None) -> str | None:
+    """The id of the grid a click on the map chose (st_folium's ``last_active_drawing``), or
+    None when the click was on something else. Grids are identified by their position, so an
+    id is never sent through the page's HTML and back."""
+    properties = ((returned or {}).get("last_active_drawing") or {}).get("properties") or {}
+    index = properties.get("grid_index")
+    if properties.get("kind") != "grid" or not isinstance(index, int) or not 0 <= index < len(grids):
+        return None
+    return grids["id"].iloc[index]
+
+
+_BIND_POPUP_TOOLTIP = folium.JsCode("""
+function (feature, layer) {
+    layer.bindPopup(feature.properties.popup, {maxWidth: 320});
+    layer.bindTooltip(feature.properties.tooltip);
+}
+""")
+
+
+def _grid_labels(grids: gpd.GeoDataFrame, shift: bool) -> folium.GeoJson:
+    """Each grid's name at its representative point (one layer, labels drawn by Leaflet)."""
     points = _shift_geometries(grids.geometry.representative_point(), shift)
-    for point, name in zip(points, grids["name"]):
-        folium.Marker(
-            [point.y, point.x],
-            icon=folium.DivIcon(html=f"<div class='grid-label'>{popups.text(name)}</div>",
-                                icon_size=(120, 16), icon_anchor=(60, 8), class_name="grid-label-icon"),
-            interactive=False,
-        ).add_to(group)
-    return group
+    return folium.GeoJson(
+        _feature_collection(points, [{"label": popups.text(name)} for name in grids["name"]]),
+        name=LAYER_NAMES["grid_labels"], marker=None, on_each_feature=None,
+        **{"pointToLayer": _LABEL_POINT})
+
+
+def _symbol_layer(name: str, points: gpd.GeoSeries, properties: list[dict]) -> folium.GeoJson:
+    """Point symbols (楼, 市, ★) with popups and tooltips, as one GeoJson layer."""
+    return folium.GeoJson(_feature_collection(points, properties), name=name,
+                          on_each_feature=_BIND_POPUP_TOOLTIP, **{"pointToLayer": _SYMBOL_POINT})
+
+
+def _tenant_counts(units: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Tenants, organisation-covered tenants and blind spots per place (one groupby)."""
+    frame = pd.DataFrame({"place": units[column], "covered": units["status"].isin(["own", "joint"]),
+                          "blind": units["status"].eq("blind")})
+    grouped = frame.groupby("place")
+    return pd.DataFrame({"tenants": grouped.size(), "covered": grouped["covered"].sum(),
+                         "blind": grouped["blind"].sum()})
 
 
 def _park_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
     """Parks as dashed outlines, with tenants, coverage and whether a centre serves them."""
     parks = analysis.county.parks
-    assessment = analysis.assessment
-    park_rules = assessment.parks.set_index("name") if len(assessment.parks) else None
-    units = analysis.units
+    rules = analysis.assessment.parks
+    with_centre = dict(zip(rules["name"], rules["has_centre"])) if "has_centre" in rules else {}
+    counts = _tenant_counts(analysis.units, "park_name")
     properties = []
     for park in parks.to_dict("records"):
-        tenants = units[units["park_name"] == park["name"]]
-        covered = tenants["status"].isin(["own", "joint"]).sum()
-        has_centre = bool(park_rules.loc[park["name"], "has_centre"]) if park_rules is not None and park["name"] in park_rules.index else False
-        extra = [("级别", popups.text(park.get("level")) or "—"), ("单位", f"{len(tenants)}个"),
-                 ("组织覆盖", f"{covered}个"),
-                 ("党群服务中心", "有" if has_centre else "<b style='color:#B8001F'>无</b>")]
+        tenants = counts.loc[park["name"]] if park["name"] in counts.index else {"tenants": 0, "covered": 0}
+        extra = [("级别", popups.text(park.get("level")) or "—"), ("单位", f"{int(tenants['tenants'])}个"),
+                 ("组织覆盖", f"{int(tenants['covered'])}个"),
+                 ("党群服务中心", "有" if with_centre.get(park["name"]) else "<b style='color:#B8001F'>无</b>")]
         properties.append({"kind": "park", "popup": popups.place_popup("园区", park, extra)})
     data = _feature_collection(_shift_geometries(parks.geometry, shift), properties)
     return folium.GeoJson(
@@ -209,66 +252,55 @@ def _park_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
     )
 
 
-def _place_point_layer(analysis: Analysis, kind: str, layer: gpd.GeoDataFrame, shift: bool) -> folium.FeatureGroup:
+def _place_point_layer(analysis: Analysis, kind: str, layer: gpd.GeoDataFrame, shift: bool) -> folium.GeoJson:
     """Business buildings (楼) and markets (市) as labelled square symbols."""
     from services.geodata import layer_to_4326_points
 
     column = "building_name" if kind == "buildings" else "market_name"
     label, symbol = ("商务楼宇", "楼") if kind == "buildings" else ("商圈市场", "市")
     colour = palette.PLACE_COLOURS["building" if kind == "buildings" else "market"]
-    group = folium.FeatureGroup(name=LAYER_NAMES[kind])
-    points = _shift_geometries(layer_to_4326_points(layer), shift)
-    units = analysis.units
-    for point, place in zip(points, layer.to_dict("records")):
-        tenants = units[units[column] == place["name"]]
-        covered = int(tenants["status"].isin(["own", "joint"]).sum())
-        extra = [("入驻单位", f"{len(tenants)}个"), ("组织覆盖", f"{covered}个"),
-                 ("空白点", f"{int(tenants['status'].eq('blind').sum())}个")]
-        if kind == "buildings" and place.get("floors") == place.get("floors") and place.get("floors") is not None:
-            extra.insert(0, ("楼层", f"{int(place['floors'])}层"))
-        folium.Marker(
-            [point.y, point.x],
-            icon=folium.DivIcon(html=f"<div class='place-symbol {kind}-symbol' style='background:{colour}'>{symbol}</div>",
-                                icon_size=(22, 22), icon_anchor=(11, 11)),
-            popup=folium.Popup(popups.place_popup(label, place, extra), max_width=320),
-            tooltip=popups.text(place["name"]),
-        ).add_to(group)
-    return group
+    counts = _tenant_counts(analysis.units, column)
+    properties = []
+    for place in layer.to_dict("records"):
+        row = counts.loc[place["name"]] if place["name"] in counts.index else {"tenants": 0, "covered": 0, "blind": 0}
+        extra = [("入驻单位", f"{int(row['tenants'])}个"), ("组织覆盖", f"{int(row['covered'])}个"),
+                 ("空白点", f"{int(row['blind'])}个")]
+        floors = place.get("floors")
+        if kind == "buildings" and floors is not None and floors == floors:
+            extra.insert(0, ("楼层", f"{int(floors)}层"))
+        properties.append({"popup": popups.place_popup(label, place, extra), "tooltip": popups.text(place["name"]),
+                           "symbol": symbol, "css": f"{kind}-symbol", "colour": colour, "size": 22})
+    return _symbol_layer(LAYER_NAMES[kind], _shift_geometries(layer_to_4326_points(layer), shift), properties)
 
 
-def _centre_layer(analysis: Analysis, shift: bool) -> folium.FeatureGroup:
+def _centre_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
     """Service centres as red star symbols with level, area, hours and the area standard."""
     centres = analysis.county.centres
     rules = analysis.assessment.centres
-    group = folium.FeatureGroup(name=LAYER_NAMES["centres"])
-    points = _shift_geometries(centres.geometry, shift)
-    for point, centre, too_small, minimum in zip(points, centres.to_dict("records"), rules["flag_centre_too_small"],
-                                                 rules["minimum_area_m2"]):
+    properties = []
+    for centre, too_small, minimum in zip(centres.to_dict("records"), rules["flag_centre_too_small"],
+                                          rules["minimum_area_m2"]):
         area = centre.get("area_m2")
         area_text = "—" if area is None or area != area else f"{area:,.0f}㎡"
         if too_small:
             area_text += f"（<b style='color:#B8001F'>低于{minimum:,.0f}㎡标准</b>）"
         extra = [("级别", popups.text(centre.get("level")) or "—"), ("面积", area_text),
                  ("开放时间", popups.text(centre.get("hours")) or "—")]
-        folium.Marker(
-            [point.y, point.x],
-            icon=folium.DivIcon(html="<div class='place-symbol centre-symbol'>★</div>",
-                                icon_size=(24, 24), icon_anchor=(12, 12)),
-            popup=folium.Popup(popups.place_popup("党群服务中心", centre, extra), max_width=320),
-            tooltip=popups.text(centre["name"]),
-        ).add_to(group)
-    return group
+        properties.append({"popup": popups.place_popup("党群服务中心", centre, extra),
+                           "tooltip": popups.text(centre["name"]), "symbol": "★", "css": "centre-symbol",
+                           "colour": palette.PLACE_COLOURS["centre"], "size": 24})
+    return _symbol_layer(LAYER_NAMES["centres"], _shift_geometries(centres.geometry, shift), properties)
 
 
-def _radius_layer(centres: gpd.GeoDataFrame, radius_m: float, shift: bool) -> folium.FeatureGroup:
-    """Each centre's service radius (R9) as a light circle."""
-    group = folium.FeatureGroup(name=LAYER_NAMES["radius"])
-    x, y = _shift_xy(centres.geometry.x, centres.geometry.y, shift)
-    for lon, lat in zip(x, y):
-        folium.Circle([lat, lon], radius=radius_m, color=palette.PLACE_COLOURS["centre"], weight=1,
-                      fill=True, fill_opacity=0.06, dash_array="4 4", interactive=False,
-                      class_name="service-radius").add_to(group)
-    return group
+def _radius_layer(centres: gpd.GeoDataFrame, radius_m: float, shift: bool) -> folium.GeoJson:
+    """Each centre's service radius (R9) as a light circle, one layer."""
+    return folium.GeoJson(
+        _feature_collection(_shift_geometries(centres.geometry, shift), [{} for _ in range(len(centres))]),
+        name=LAYER_NAMES["radius"],
+        marker=folium.Circle(radius=radius_m, fill=True),
+        style_function=lambda f: {"color": palette.PLACE_COLOURS["centre"], "weight": 1, "fillOpacity": 0.06,
+                                  "dashArray": "4 4", "interactive": False, "className": "service-radius"},
+    )
 
 
 def _link_layer(analysis: Analysis, units: pd.DataFrame, shift: bool) -> folium.GeoJson | None:

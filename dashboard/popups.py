@@ -1,13 +1,20 @@
 """HTML of popups and tooltips. Every text that came from data is escaped here.
 
 Names and addresses are typed by people and may contain ``<``, ``&`` or quotes (or worse);
-Leaflet inserts popup content as HTML, so each value passes through :func:`html.escape` before
-it is joined into markup, and nothing else builds popup HTML.
+Leaflet inserts popup content as HTML, so each value passes through :func:`text` before it is
+joined into markup, and nothing else builds popup HTML.
+
+:func:`text` also turns ``{`` and ``}`` into character references. branca (folium's base)
+compiles each element's rendered output again as a Jinja template, so a unit named
+``{{ 7*7 }}`` would otherwise be drawn as "49" — and Jinja expressions can reach Python
+objects (server-side template injection). As references the braces display unchanged in the
+popup but never reach Jinja.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 from branca.element import MacroElement
@@ -21,11 +28,35 @@ from services.placement import PLACEMENT_LABELS
 from dashboard.palette import STATUS_COLOURS
 
 
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+
+
 def text(value) -> str:
-    """A data value as escaped text; blank for missing."""
+    """A data value as escaped text (HTML and Jinja markers neutralised); blank for missing."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).translate(_BRACES)
+
+
+def texts(values: pd.Series) -> list[str]:
+    """:func:`text` of a whole column, with pyarrow string kernels (a city has 100k names)."""
+    strings = values.astype("str").where(values.notna(), "")
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"),
+                        ("{", "&#123;"), ("}", "&#125;")):
+        strings = strings.str.replace(raw, entity, regex=False)
+    return strings.tolist()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'])")
+
+
+def markdown_text(value) -> str:
+    """A data value for ``st.markdown``/``st.info``…: every ASCII punctuation mark that
+    Markdown or Streamlit's directives (``:red[…]``, ``:material/…:``) read is backslash-escaped,
+    so a name is shown as typed and never becomes a link, an image or markup; blank for missing."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return ""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
 def _row(label: str, value: str) -> str:
@@ -37,29 +68,26 @@ def unit_properties(units: pd.DataFrame) -> list[dict]:
     the popup from them (:class:`UnitPopupScript`). ``k`` (the style key) comes first: folium
     picks the first property that decides the style to switch on."""
     flag_index = {flag: i for i, flag in enumerate(FLAG_LABELS)}
-    flags = unit_flag_lists(units)
     statuses = list(STATUS_LABELS)
-    records = units.to_dict("records")
-    result = []
-    for unit, unit_flags in zip(records, flags):
-        status = unit["status"]
-        priority = bool(unit["priority_blind"])
-        org = text(unit.get("org_name"))
-        if org and unit.get("org_type_used"):
-            org += f"（{text(unit['org_type_used'])}）"
-        result.append({
-            "k": f"{status}-priority" if priority else status,
-            "n": text(unit["name"]), "c": text(unit["credit_code"]), "s": statuses.index(status),
-            "p": int(priority), "t": "社会组织" if unit["kind"] == "social_org" else "非公企业",
-            "i": text(unit.get("industry")), "a": text(unit.get("address")), "e": int(unit["employees"]),
-            "m": [int(unit["formal_members"]), int(unit["probationary_members"]), int(unit["mobile_members"]),
-                  int(unit["activists"])],
-            "o": org, "r": text(unit.get("instructor")), "g": text(unit.get("mass_orgs")),
-            "x": text(unit.get("reason_no_org")), "grid": text(unit.get("grid_id")),
-            "b": unit.get("placed_by") or "", "row": int(unit["row"]),
-            "f": [flag_index[f] for f in unit_flags if f in flag_index],
-        })
-    return result
+    status = units["status"].tolist()
+    priority = units["priority_blind"].astype(bool).tolist()
+    org_type = units["org_type_used"].astype(object).where(units["org_type_used"].notna(), None)
+    orgs = [name + (f"（{text(kind)}）" if name and kind else "")
+            for name, kind in zip(texts(units["org_name"]), org_type)]
+    counts = units[["formal_members", "probationary_members", "mobile_members", "activists"]].astype(int).values.tolist()
+    columns = zip(status, priority, texts(units["name"]), texts(units["credit_code"]),
+                  units["kind"].tolist(), texts(units["industry"]), texts(units["address"]),
+                  units["employees"].astype(int).tolist(), counts, orgs, texts(units["instructor"]),
+                  texts(units["mass_orgs"]), texts(units["reason_no_org"]), texts(units["grid_id"]),
+                  units["placed_by"].astype(object).where(units["placed_by"].notna(), "").tolist(),
+                  units["row"].astype(int).tolist(), unit_flag_lists(units))
+    return [
+        {"k": f"{s}-priority" if p else s, "n": n, "c": c, "s": statuses.index(s), "p": int(p),
+         "t": "社会组织" if kind == "social_org" else "非公企业", "i": i, "a": a, "e": e, "m": m, "o": o,
+         "r": r, "g": g, "x": x, "grid": grid, "b": b, "row": row,
+         "f": [flag_index[f] for f in flags if f in flag_index]}
+        for s, p, n, c, kind, i, a, e, m, o, r, g, x, grid, b, row, flags in columns
+    ]
 
 
 class UnitPopupScript(MacroElement):

@@ -32,9 +32,8 @@ if query:
 
 def _open_grid():
     """A click on a grid of the map opens that grid's page."""
-    clicked = (st.session_state.get("county_map") or {}).get("last_active_drawing") or {}
-    grid_id = (clicked.get("properties") or {}).get("grid_id")
-    if (clicked.get("properties") or {}).get("kind") == "grid" and grid_id:
+    grid_id = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"))
+    if grid_id:
         st.session_state["goto_grid"] = grid_id
 
 

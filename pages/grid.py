@@ -44,11 +44,10 @@ basemap = widgets.basemap_choice(key="grid_basemap")
 
 def _pick_grid():
     """Clicking another grid on this map switches the page to it."""
-    clicked = (st.session_state.get("grid_map") or {}).get("last_active_drawing") or {}
-    properties = clicked.get("properties") or {}
-    if properties.get("kind") == "grid" and properties.get("grid_id") in names:
-        st.session_state["grid_choice"] = properties["grid_id"]
-        st.query_params["grid"] = properties["grid_id"]
+    clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("grid_map"))
+    if clicked:
+        st.session_state["grid_choice"] = clicked
+        st.query_params["grid"] = clicked
 
 
 view = county_map.MapView(units=units, grid_rates=state.grid_rates(), basemap=basemap,

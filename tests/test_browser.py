@@ -18,7 +18,7 @@ from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot
 
 PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint_orgs": "联合党支部",
              "blind_spots": "空白点", "centres": "党群服务中心"}
-HOSTILE = '<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>"&\''
+HOSTILE = '<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>"&\'{{ 7*7 }}{% raw %}'
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,58 @@
+"""The map's HTML as the services' frames become folium layers: escaping, layers, shift."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from conftest import unit, write_ledger
+from services.analysis import analyse_files
+from services.rates import coverage_rates
+from services.settings import Policy
+
+from dashboard.county_map import GAODE, MapView, build_map, clicked_grid
+
+HOSTILE_NAMES = ["{{ 7*7 }}", "{% raw %}", "{{ cycler.__init__.__globals__ }}", "<script>alert(1)</script>",
+                 "甲&乙\"丙'丁"]
+
+
+@pytest.fixture
+def hostile_analysis(tmp_path, tiny_county):
+    rows = [unit(name=name, lon=102.705 + i * 0.001, lat=25.005, org_name=name + "联合党支部",
+                 org_type="联合党支部", instructor=name)
+            for i, name in enumerate(HOSTILE_NAMES)]
+    layers = {k: v for k, v in tiny_county.items() if k != "grids"}
+    return analyse_files(write_ledger(tmp_path / "台账.xlsx", rows), tiny_county["grids"],
+                         Policy(as_of=dt.date(2026, 11, 22)), **layers)
+
+
+def render(analysis, **view) -> str:
+    units = analysis.units
+    view = MapView(units=units, grid_rates=coverage_rates(units, by="grid_id"), **view)
+    return build_map(analysis, view).get_root().render()
+
+
+@pytest.mark.parametrize("layers", [None, frozenset({"units", "links", "instructors", "grids"})])
+def test_names_never_reach_jinja_or_the_page_as_markup(hostile_analysis, layers):
+    html = render(hostile_analysis, **({"layers": layers} if layers else {}))
+    # Jinja never saw the braces: the name survives, as character references.
+    assert "7*7" in html and not re.search(r"\{\{\s*7\*7", html)
+    assert not re.search(r"\{\{\s*cycler", html) and "__globals__" in html
+    assert "\\u0026#123;\\u0026#123; 7*7" in html or "&#123;&#123; 7*7" in html
+    # No markup from data: the script tag arrives as text.
+    assert "alert(1)" in html and "<script>alert(1)" not in html
+
+
+def test_the_gaode_basemap_draws_hostile_names_too(hostile_analysis):
+    html = render(hostile_analysis, basemap=GAODE)
+    assert "raw %" in html and "{% raw %}" not in html
+
+
+def test_a_click_on_a_grid_is_read_back_by_position(hostile_analysis):
+    grids = hostile_analysis.county.grids
+    assert clicked_grid(grids, {"last_active_drawing": {"properties": {"kind": "grid", "grid_index": 2}}}) == "G3"
+    assert clicked_grid(grids, {"last_active_drawing": {"properties": {"k": "blind", "row": 2}}}) is None
+    assert clicked_grid(grids, {"last_active_drawing": {"properties": {"kind": "grid", "grid_index": 99}}}) is None
+    assert clicked_grid(grids, None) is None
