@@ -2,9 +2,10 @@
 
 :func:`build_map` takes frames the services computed and returns a ``folium.Map``; it reads no
 file and computes no figure. Each layer is ONE GeoJson layer (not one folium object per unit),
-which keeps a county's map small and quick to draw; above :data:`DETAIL_LIMIT` units the units
-are drawn through a marker cluster fed by plain arrays, so a 100k-unit city never puts 100k
-markers into the page.
+which keeps a county's map small and quick to draw. Above :data:`DETAIL_LIMIT` units (a city)
+the grids' coverage tells the story at low zoom and units are drawn on a canvas only when
+zoomed in, from compact arrays, culled to the view: a 100k-unit city never puts 100k markers
+into the page.
 
 On the Gaode (AMap) basemap every overlay is shifted from WGS-84 to GCJ-02, the datum Gaode's
 streets are drawn in, so a unit sits on its street rather than ~500 m away.
@@ -16,7 +17,6 @@ import dataclasses
 import json
 
 import folium
-import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -77,9 +77,10 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
         _grid_labels(grids, shift).add_to(fmap)
     if "parks" in view.layers and county.parks is not None and len(county.parks):
         _park_layer(analysis, shift).add_to(fmap)
+    city = len(view.units) > DETAIL_LIMIT  # links and areas of a whole city would bury the map
     for name, make in (("instructors", lambda: _instructor_layer(view.units, shift)),
                        ("links", lambda: _link_layer(analysis, view.units, shift))):
-        layer = make() if name in view.layers else None
+        layer = make() if name in view.layers and not city else None
         if layer is not None:
             layer.add_to(fmap)
     if "radius" in view.layers and county.centres is not None and len(county.centres):
@@ -369,7 +370,7 @@ def _unit_layer(units: pd.DataFrame, shift: bool):
     placed = units[units["x"].notna()]
     x, y = _shift_xy(placed["x"], placed["y"], shift)
     if len(placed) > DETAIL_LIMIT:
-        return _clustered_units(placed, x, y)
+        return _city_units(placed, x, y)
     features = [{"type": "Feature", "id": props["row"],
                  "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}, "properties": props}
                 for lon, lat, props in zip(x, y, popups.unit_properties(placed))]
@@ -394,28 +395,69 @@ _UNIT_STYLES = {
 }
 
 
-_CLUSTER_CALLBACK = """
-function (row) {
-    var colours = %s;
-    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), {
-        radius: row[3] ? 8 : 5, color: row[3] ? '#000' : '#333', weight: row[3] ? 3 : 1,
-        fillColor: colours[row[2]], fillOpacity: 0.9, className: 'unit-marker'});
-    marker.bindTooltip(row[4]);
-    return marker;
-}
-"""
+CITY_MIN_ZOOM = 14
 
 
-def _clustered_units(placed: pd.DataFrame, x, y) -> folium.plugins.FastMarkerCluster:
-    """A city's units as one clustered layer: [lat, lon, status, priority, escaped name]."""
-    statuses = list(palette.STATUS_COLOURS)
-    codes = pd.Categorical(placed["status"], categories=statuses).codes
-    names = [popups.text(n) + "（" + STATUS_LABELS[s] + "）" for n, s in zip(placed["name"], placed["status"])]
-    data = [[round(la, 6), round(lo, 6), int(c), int(p), n]
-            for la, lo, c, p, n in zip(y, x, codes, placed["priority_blind"].astype(int), names)]
-    callback = _CLUSTER_CALLBACK % json.dumps([palette.STATUS_COLOURS[s] for s in statuses])
-    return folium.plugins.FastMarkerCluster(data, callback=callback, name=LAYER_NAMES["units"],
-                                            options={"disableClusteringAtZoom": 16, "chunkedLoading": True})
+class _CityUnits(MacroElement):
+    """A city's units: compact arrays, drawn on one canvas only when zoomed in to street level,
+    and only those inside the view (re-culled on every move).
+
+    At county zoom a city's units are read from the grid choropleth (coverage per grid); a
+    hundred thousand markers would neither draw fast nor tell anything. Each row is
+    [lat, lon, status, priority, ledger row, grid number]; names stay out of the page (a city's
+    names would weigh megabytes), the tooltip says where to look the unit up.
+    """
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    (function () {
+      var rows = {{ this.rows|tojson }};
+      var colours = {{ this.colours|tojson }};
+      var labels = {{ this.labels|tojson }};
+      var grids = {{ this.grids|tojson }};
+      var map = {{ this._parent.get_name() }};
+      var group = {{ this.group.get_name() }};
+      var renderer = L.canvas({padding: 0.3});
+      function draw() {
+        group.clearLayers();
+        if (map.getZoom() < {{ this.min_zoom }}) { return; }
+        var view = map.getBounds().pad(0.2);
+        for (var i = 0; i < rows.length; i++) {
+          var r = rows[i];
+          if (!view.contains([r[0], r[1]])) { continue; }
+          L.circleMarker([r[0], r[1]], {renderer: renderer, radius: r[3] ? 8 : 5, color: r[3] ? "#000" : "#333",
+              weight: r[3] ? 3 : 1, fillColor: colours[r[2]], fillOpacity: 0.9})
+            .bindTooltip(labels[r[2]] + (r[3] ? "（重点空白点）" : "") + " · 网格 " + grids[r[5]] + " · 台账第" + r[4] + "行（可在上方搜索查看详情）")
+            .addTo(group);
+        }
+      }
+      map.on("zoomend moveend", draw);
+      draw();
+    })();
+    {% endmacro %}
+    """)
+
+    def __init__(self, rows: list, grids: list[str], group: folium.FeatureGroup):
+        super().__init__()
+        self._name = "CityUnits"
+        self.rows = rows
+        self.grids = grids
+        self.group = group
+        self.min_zoom = CITY_MIN_ZOOM
+        self.colours = list(palette.STATUS_COLOURS.values())
+        self.labels = [STATUS_LABELS[s] for s in palette.STATUS_COLOURS]
+
+
+def _city_units(placed: pd.DataFrame, x, y) -> folium.FeatureGroup:
+    """The units of a view above :data:`DETAIL_LIMIT` as a :class:`_CityUnits` layer."""
+    group = folium.FeatureGroup(name=LAYER_NAMES["units"])
+    codes = pd.Categorical(placed["status"], categories=list(palette.STATUS_COLOURS)).codes
+    grid_codes, grid_ids = pd.factorize(placed["grid_id"])
+    rows = np.column_stack([np.round(y, 5), np.round(x, 5), codes, placed["priority_blind"].astype(int),
+                            placed["row"], grid_codes]).tolist()
+    rows = [[la, lo, int(c), int(p), int(r), int(g)] for la, lo, c, p, r, g in rows]
+    _CityUnits(rows, popups.texts(pd.Series(grid_ids)), group).add_to(group)
+    return group
 
 
 _OPEN_POPUP = folium.JsCode("""

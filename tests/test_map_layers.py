@@ -56,3 +56,28 @@ def test_a_click_on_a_grid_is_read_back_by_position(hostile_analysis):
     assert clicked_grid(grids, {"last_active_drawing": {"properties": {"k": "blind", "row": 2}}}) is None
     assert clicked_grid(grids, {"last_active_drawing": {"properties": {"kind": "grid", "grid_index": 99}}}) is None
     assert clicked_grid(grids, None) is None
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """A generated 8,000-unit city: more units than a county map draws one by one."""
+    from services.demo import generate_county, write_county
+    from services.workspace import load_folder
+
+    folder = tmp_path_factory.mktemp("city")
+    write_county(generate_county(8000, seed=3), folder, "csv")
+    return load_folder(folder)
+
+
+def test_a_city_draws_units_from_compact_rows_not_one_feature_each(city):
+    from dashboard.county_map import DETAIL_LIMIT
+
+    placed = int(city.units["x"].notna().sum())
+    assert placed > DETAIL_LIMIT
+    html = render(city)
+    match = re.search(r"var rows = (\[\[.*?\]\]);", html, re.S)
+    assert match, "the city layer carries its rows"
+    assert match.group(1).count("], [") + 1 == placed
+    assert '"k": "' not in html  # no per-unit GeoJSON features
+    assert "joint-link" not in html  # a city's links would bury the map
+    assert len(html) < 1500 * placed  # well under the county map's size per unit
