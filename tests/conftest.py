@@ -100,7 +100,6 @@ def tiny_county(tmp_path) -> dict[str, Path]:
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -197,3 +196,33 @@ def open_map(page, url: str):
     frame = page.frame_locator(MAP_FRAME).first
     frame.locator(".leaflet-container").wait_for(state="attached", timeout=60_000)
     return frame
+
+
+class Downloads(dict):
+    """Files offered by download buttons during an AppTest run (AppTest keeps them only while
+    it runs): by file name, ``downloads["网格台账_G1.xlsx"]``, or by button, ``downloads(button)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_id: dict[str, bytes] = {}
+
+    def __call__(self, button) -> bytes:
+        return self.by_id[os.path.splitext(button.proto.url.rsplit("/", 1)[1])[0]]
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> Downloads:
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files = Downloads()
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files.by_id[file_id] = path_or_data
+        if filename:
+            files[filename] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files

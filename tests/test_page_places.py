@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import openpyxl
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+import apptest_support
+from apptest_support import map_script, metric, shows, table_with
 from conftest import REPO
 from services import places
 from services.settings import DEFAULT_POLICY
@@ -26,48 +26,8 @@ def demo():
     return load_folder(DEMO_FOLDER, DEFAULT_POLICY)
 
 
-@pytest.fixture
-def downloads(monkeypatch):
-    """The bytes behind every download button, by media file id (AppTest keeps them only
-    during the run)."""
-    stored = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        stored[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return lambda button: stored[os.path.splitext(button.proto.url.rsplit("/", 1)[1])[0]]
-
-
 def open_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    if query:
-        at.query_params.update(query)
-    at.switch_page("pages/places.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def map_script(at: AppTest) -> str:
-    """The Leaflet script of the page's st_folium map (an UnknownElement in AppTest)."""
-    maps = [e for e in at.main if type(e).__name__ == "UnknownElement"]
-    assert len(maps) == 1
-    return json.loads(maps[0].proto.json_args)["script"]
-
-
-def shows(script: str, text: str) -> bool:
-    return text in script or json.dumps(text)[1:-1] in script
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def table_with(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return apptest_support.open_page("pages/places.py", query)
 
 
 def test_the_page_lists_every_park_building_and_market_with_its_tenants(demo):

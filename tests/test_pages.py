@@ -64,8 +64,6 @@ def test_every_basemap_draws_the_map(basemap):
 def test_on_gaode_every_overlay_is_shifted_to_gcj02(report):
     """A unit drawn on the Gaode basemap sits ~500 m from its WGS-84 point, as Gaode's
     streets do; on OpenStreetMap it sits at its WGS-84 point."""
-    import re
-
     from services.coords import wgs84_to_gcj02
     from services.workspace import DEMO_FOLDER, load_folder
 
@@ -145,20 +143,3 @@ def test_the_grid_leader_sees_actions_and_downloads_the_ledger(report, downloads
     assert sheet.max_row - 2 == report["grids"][grid_id]["units"]
     summary = downloads[f"网格汇总_{grid_id}.html"].decode("utf-8")
     assert "虚构示例数据" in summary and "应组建网格党支部" in summary
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """Files offered by download buttons, by file name, as the browser would receive them."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        if isinstance(path_or_data, bytes) and filename:
-            files[filename] = path_or_data
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return files
