@@ -382,17 +382,22 @@ def _unit_layer(units: pd.DataFrame, shift: bool):
     )
 
 
-def _unit_style_key(status: str, priority: bool) -> str:
-    return f"{status}-priority" if priority else status
+def unit_style_key(status: str, priority: bool, approximate: bool) -> str:
+    """The key of a unit's marker style (status, priority ring, dashed if approximate)."""
+    return status + ("-priority" if priority else "") + ("-approx" if approximate else "")
 
 
-_UNIT_STYLES = {
-    _unit_style_key(status, priority): {
-        **palette.unit_style(status, priority),
-        "className": f"unit-marker unit-{status}" + (" unit-priority" if priority else ""),
-    }
-    for status in palette.STATUS_COLOURS for priority in (False, True)
-}
+def _unit_style(status: str, priority: bool, approximate: bool) -> dict:
+    style = {**palette.unit_style(status, priority),
+             "className": f"unit-marker unit-{status}" + (" unit-priority" if priority else "")
+                          + (" unit-approx" if approximate else "")}
+    if approximate:  # placed by its park or grid: the point is not where the unit is
+        style["dashArray"] = "3 2"
+    return style
+
+
+_UNIT_STYLES = {unit_style_key(status, priority, approximate): _unit_style(status, priority, approximate)
+                for status in palette.STATUS_COLOURS for priority in (False, True) for approximate in (False, True)}
 
 
 CITY_MIN_ZOOM = 14
@@ -529,6 +534,7 @@ class _Legend(MacroElement):
       .legend-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; border: 1px solid #333;
         margin-right: 6px; vertical-align: middle; }
       .legend-priority { width: 14px; height: 14px; border: 3px solid #000; }
+      .legend-approx { background: #fff; border: 1.5px dashed #333; }
       .legend-box { display: inline-block; width: 16px; height: 12px; border: 1px solid #54278f; margin-right: 6px;
         vertical-align: middle; opacity: .8; }
       .legend-line { display: inline-block; width: 22px; border-top: 2.5px dashed; margin: 0 6px 3px 0; }
@@ -557,6 +563,7 @@ def _legend_markup(radius_m: float) -> str:
               for c, label in palette.status_legend()]
     parts.append(f"<div><span class='legend-dot legend-priority' style='background:{palette.STATUS_COLOURS['blind']}'>"
                  f"</span>{palette.PRIORITY_LABEL}</div>")
+    parts.append("<div><span class='legend-dot legend-approx'></span>虚线边：位置为近似（按园区或网格）</div>")
     parts.append("<div class='legend-title'>网格组织覆盖率</div>")
     parts += [f"<div><span class='legend-box' style='background:{c}'></span>{label}</div>"
               for c, label in palette.coverage_bin_labels()]

@@ -82,7 +82,7 @@ def unit_properties(units: pd.DataFrame) -> list[dict]:
                   units["placed_by"].astype(object).where(units["placed_by"].notna(), "").tolist(),
                   units["row"].astype(int).tolist(), unit_flag_lists(units))
     return [
-        {"k": f"{s}-priority" if p else s, "n": n, "c": c, "s": statuses.index(s), "p": int(p),
+        {"k": s + ("-priority" if p else "") + ("-approx" if b in ("park", "grid") else ""), "n": n, "c": c, "s": statuses.index(s), "p": int(p),
          "t": "社会组织" if kind == "social_org" else "非公企业", "i": i, "a": a, "e": e, "m": m, "o": o,
          "r": r, "g": g, "x": x, "grid": grid, "b": b, "row": row,
          "f": [flag_index[f] for f in flags if f in flag_index]}

@@ -203,7 +203,11 @@ def _read_text_table(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError as error:
             if error.reason != "unexpected end of data":  # a character cut at 64 KiB is fine
                 continue
-        width = _csv_width(head.decode(encoding, errors="ignore"))
+        width, regular = _csv_width(head.decode(encoding, errors="ignore"))
+        if regular and encoding == "utf-8-sig":
+            frame = _read_regular_utf8_csv(path, width)
+            if frame is not None:
+                return frame
         try:
             frame = pd.read_csv(path, header=None, names=range(width), dtype=str, keep_default_na=False,
                                 encoding=encoding, skip_blank_lines=False, index_col=False)
@@ -216,16 +220,51 @@ def _read_text_table(path: Path) -> pd.DataFrame:
     raise InputError(f"{path.name}: 无法识别文件编码（应为UTF-8或GBK）")
 
 
-def _csv_width(text: str) -> int:
-    """The largest number of fields among the first 50 records of a CSV text."""
+def _csv_width(text: str) -> tuple[int, bool]:
+    """The largest number of fields among the first 50 records of a CSV text, and whether
+    they all have that many (no title row, no short rows)."""
     import csv
     import io
 
     reader = csv.reader(io.StringIO(text))
-    width = 1
-    for _, record in zip(range(50), reader):
-        width = max(width, len(record))
-    return width
+    widths = [len(record) for _, record in zip(range(50), reader)]
+    width = max(widths, default=1)
+    return width, all(w == width for w in widths)
+
+
+def _read_regular_utf8_csv(path: Path, width: int) -> pd.DataFrame | None:
+    """The fast path for a plain UTF-8 CSV (what the ledger template and exports produce):
+    pyarrow's multi-threaded reader, every cell as text, several times faster than pandas' on
+    a city's ledger. Any irregular record (a blank line, a short row) returns None, and the
+    careful reader takes over, so no row is ever skipped or renumbered."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    irregular = []
+
+    def note_invalid(row):
+        irregular.append(row)
+        return "skip"
+
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                             invalid_row_handler=note_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if irregular:
+        return None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    frame.columns = range(width)
+    if len(frame) and isinstance(frame.iat[0, 0], str):
+        frame.iat[0, 0] = frame.iat[0, 0].lstrip("\ufeff")  # a UTF-8 BOM, if pyarrow kept it
+    return frame
 
 
 def _header_key(cell: object) -> str:
@@ -638,14 +677,12 @@ def _parse_column(values: pd.Series, parse: Callable[[object], object]) -> _Pars
 
 
 def _verbatim_text(values: pd.Series) -> pd.Series:
-    """A text column kept exactly as written, None for blank cells; numbers read by Excel
-    (an all-digit name, say) become their text."""
+    """A text column kept exactly as written, missing for blank cells; numbers read by Excel
+    (an all-digit name, say) become their text. Text columns stay pyarrow-backed strings."""
     blank = _blank_cells(values)
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-        text = values.astype(object)
-    else:
-        text = map_distinct(values, lambda v: v if isinstance(v, str) else _text(v))
-    text = text.astype(object)
+        return values.mask(blank)
+    text = map_distinct(values, lambda v: v if isinstance(v, str) else _text(v)).astype(object)
     text[blank] = None
     return text
 

@@ -143,3 +143,26 @@ def test_the_grid_leader_sees_actions_and_downloads_the_ledger(report, downloads
     assert sheet.max_row - 2 == report["grids"][grid_id]["units"]
     summary = downloads[f"网格汇总_{grid_id}.html"].decode("utf-8")
     assert "虚构示例数据" in summary and "应组建网格党支部" in summary
+
+
+def test_tianditu_is_offered_when_a_key_is_configured():
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    app.secrets["tianditu_key"] = "test-key-123"
+    app.run()
+    radio = app.sidebar.radio(key="basemap")
+    assert "天地图" in radio.options
+    radio.set_value("天地图").run()
+    script = map_scripts(app)[0]
+    assert "tianditu.gov.cn" in script and "tk=test-key-123" in script
+    assert "天地图" not in open_app().sidebar.radio(key="basemap").options  # no key, no option
+
+
+def test_approximate_placements_are_drawn_as_such(report):
+    app = open_app()
+    script = map_scripts(app)[0]
+    approximate = sum(1 for u in report["units"] if u["placed_by"] in ("park", "grid"))
+    assert approximate > 0
+    import re
+
+    assert len(re.findall(r'"k": "[a-z]+(?:-priority)?-approx"', script)) == approximate
+    assert "unit-approx" in script and '"dashArray": "3 2"' in script
