@@ -13,7 +13,6 @@ Run: ``scripts/bench map`` (or ``.venv/bin/python -m bench.map_bench``). Measure
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time

@@ -3,7 +3,6 @@ sessions (``st.cache_resource``: treat it as read-only)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import streamlit as st
@@ -72,6 +71,3 @@ def policy_panel() -> None:
         st.session_state[_POLICY_KEY] = new
         st.rerun()
 
-
-def policy_fields(policy_value: Policy) -> dict:
-    return {f.name: getattr(policy_value, f.name) for f in dataclasses.fields(policy_value)}

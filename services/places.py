@@ -22,7 +22,6 @@ from pyproj import Geod
 from services.analysis import Analysis
 from services.coverage import JOINT, STATUS_LABELS
 from services.exports import unit_table
-from services.geodata import layer_to_4326_points
 from services.rates import coverage_rates
 
 PLACE_KINDS = ("parks", "buildings", "markets")

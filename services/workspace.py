@@ -14,6 +14,7 @@ from pathlib import Path
 from services.analysis import Analysis, analyse
 from services.county import county_files, load_county
 from services.ledger import read_ledger
+from services.problems import InputError
 from services.settings import DEFAULT_POLICY, Policy
 
 DEMO_FOLDER = Path(__file__).resolve().parents[1] / "geodata" / "demo"
@@ -47,8 +48,6 @@ def load_folder(folder: Path, policy: Policy = DEFAULT_POLICY) -> Analysis:
     files = county_files(folder)
     ledger = files.pop("ledger", None)
     if ledger is None:
-        from services.problems import InputError
-
         raise InputError(f"{folder}: 目录中没有台账（ledger.xlsx / ledger.csv / 台账.xlsx）")
     county = load_county(**files)
     return analyse(read_ledger(ledger), county, policy)

@@ -277,8 +277,7 @@ def test_cli(tmp_path, capsys):
 
 
 def test_shipped_demo_matches_the_generator():
-    if not (SHIPPED / "ledger.xlsx").exists():
-        pytest.skip("geodata/demo not generated yet")
+    assert (SHIPPED / "ledger.xlsx").exists(), "the shipped demo county is missing from geodata/demo"
     for stem in ("county", "towns", "grids", "parks", "buildings", "markets", "centres"):
         assert (SHIPPED / f"{stem}.geojson").exists(), stem
     assert demo.NOTE in (SHIPPED / "README.txt").read_text(encoding="utf-8")
