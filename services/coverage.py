@@ -162,7 +162,9 @@ def _orgs(units: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     An org's type is the first type written for it; its formal members are summed over its
     in-scope units; its last election is the latest date any of its units records.
     """
-    with_org = units[units["org_key"].notna()]
+    # Only the columns the orgs need: filtering the whole wide frame copies every text column.
+    with_org = units.loc[units["org_key"].notna(),
+                         ["org_key", "org_name", "org_type_used", "formal_members", "org_elected", "grid_id", "x", "y"]]
     if with_org.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in
                              ["org_key", "name", "org_type", "units", "formal_members", "elected",
@@ -295,19 +297,19 @@ def _grid_rules(units: pd.DataFrame, county: County, policy: Policy) -> pd.DataF
     """R10 per grid: eligible units but no org at all; no leader."""
     grids = pd.DataFrame(county.grids.drop(columns="geometry")).reset_index(drop=True)
     eligible = units["fixed_premises"] & units["employees"].ge(policy.grid_eligible_min_employees)
-    has_eligible = units[eligible].groupby("grid_id").size()
-    has_covered = units[units["status"].isin([OWN, JOINT])].groupby("grid_id").size()
+    has_eligible = units.loc[eligible, "grid_id"].dropna().unique()
+    has_covered = units.loc[units["status"].isin([OWN, JOINT]), "grid_id"].dropna().unique()
     grid_ids = grids["id"]
     leader = grids["leader"] if "leader" in grids else pd.Series(None, index=grids.index)
-    grids["flag_grid_without_branch"] = grid_ids.isin(has_eligible.index) & ~grid_ids.isin(has_covered.index)
+    grids["flag_grid_without_branch"] = grid_ids.isin(has_eligible) & ~grid_ids.isin(has_covered)
     grids["flag_grid_without_leader"] = leader.isna() | leader.astype(str).str.strip().isin(["", "nan", "None"])
     return grids
 
 
 def _instructor_rules(units: pd.DataFrame, county: County, policy: Policy) -> pd.DataFrame:
     """R4: how many in-scope units each instructor serves, and who serves too many."""
-    named = units[units["instructor"].notna()]
-    loads = named.groupby(named["instructor"].astype(str).str.strip()).size().rename("units")
+    named = units.loc[units["instructor"].notna(), "instructor"].astype(str).str.strip()
+    loads = named.groupby(named).size().rename("units")
     frame = loads.rename_axis("name").reset_index()
     if county.instructors is not None and len(county.instructors):
         frame = county.instructors.merge(frame, on="name", how="outer")

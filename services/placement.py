@@ -46,7 +46,7 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
         ledger's reference when it names a known place), ``unplaced_reason`` and a boolean
         ``flag_<name>`` column for each of :data:`PLACEMENT_FLAGS`.
     """
-    placed = units.copy()
+    placed = units.copy(deep=False)  # new columns only; the ledger's frame stays as read
     n = len(placed)
     grids = county.grids.reset_index(drop=True)
     grid_tree = shapely.STRtree(grids.geometry.values)
