@@ -25,7 +25,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from services.analysis import Analysis
-from services.coords import wgs84_to_gcj02
+from services.coords import gcj02_to_wgs84, wgs84_to_gcj02
+from services.placement import grid_at
 from services.coverage import STATUS_LABELS
 
 from dashboard import fast_render, palette, popups
@@ -166,7 +167,7 @@ def _grid_layer(grids: gpd.GeoDataFrame, rates: pd.DataFrame, shift: bool) -> fo
     for grid in grids.drop(columns="geometry").to_dict("records"):
         info = {**grid, **rate_rows.get(grid["id"], {"units": 0})}
         rate = info.get("org_coverage_rate")
-        properties.append({"kind": "grid", "grid_index": len(properties), "fill": palette.coverage_colour(rate),
+        properties.append({"kind": "grid", "fill": palette.coverage_colour(rate),
                            "tooltip": popups.grid_tooltip(info)})
     data = _feature_collection(_shift_geometries(grids.geometry, shift), properties)
     return folium.GeoJson(
@@ -193,15 +194,21 @@ function (feature, latlng) {
         html: "<div class='place-symbol " + p.css + "' style='background:" + p.colour + "'>" + p.symbol + "</div>"})});
 }
 """)
-def clicked_grid(grids: pd.DataFrame, returned: dict | None) -> str | None:
-    """The id of the grid a click on the map chose (st_folium's ``last_active_drawing``), or
-    None when the click was on something else. Grids are identified by their position, so an
-    id is never sent through the page's HTML and back."""
-    properties = ((returned or {}).get("last_active_drawing") or {}).get("properties") or {}
-    index = properties.get("grid_index")
-    if properties.get("kind") != "grid" or not isinstance(index, int) or not 0 <= index < len(grids):
+def clicked_grid(grids: gpd.GeoDataFrame, returned: dict | None, basemap: str) -> str | None:
+    """The id of the grid under the last click on the map's background or a grid (st_folium's
+    ``last_clicked``), or None. A click on a unit or a symbol opens its popup and is not a
+    grid click. On Gaode the clicked point is in GCJ-02 and is converted back first.
+
+    (Why not the clicked feature: Leaflet's hover styling re-inserts the grid's path between
+    mouse-down and mouse-up, so the browser reports the click on the parent element and
+    streamlit-folium never learns which feature it was.)"""
+    point = (returned or {}).get("last_clicked") or {}
+    lat, lng = point.get("lat"), point.get("lng")
+    if lat is None or lng is None:
         return None
-    return grids["id"].iloc[index]
+    if basemap == GAODE:
+        lng, lat = (float(v) for v in gcj02_to_wgs84(lng, lat))
+    return grid_at(grids, lng, lat)
 
 
 _BIND_POPUP_TOOLTIP = folium.JsCode("""

@@ -110,13 +110,13 @@ def tianditu_key() -> str | None:
 
 def show_map(fmap, key: str, height: int = 640, on_change=None):
     """Draw a folium map with local assets; panning and zooming never rerun the script, only
-    a click on a feature does (``last_active_drawing``)."""
+    a click on the map does (``last_clicked``, see ``county_map.clicked_grid``)."""
     missing = assets.missing_assets()
     if missing:
         st.error(f"{assets.MISSING_MESSAGE}（缺少 {len(missing)} 个文件，如 {missing[0]}）")
         return None
     return st_folium(fmap, key=key, height=height, use_container_width=True,
-                     returned_objects=["last_active_drawing"], on_change=on_change)
+                     returned_objects=["last_clicked"], on_change=on_change)
 
 
 def rate_table(frame: pd.DataFrame, label: str) -> pd.DataFrame:

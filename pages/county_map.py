@@ -30,20 +30,15 @@ if query:
             shown = units[units["row"].isin(set(shown["row"]) | {highlight})]
 
 
-def _open_grid():
-    """A click on a grid of the map opens that grid's page."""
-    grid_id = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"))
-    if grid_id:
-        st.session_state["goto_grid"] = grid_id
-
-
 view = county_map.MapView(units=shown, grid_rates=state.grid_rates(), basemap=basemap,
                           tianditu_key=widgets.tianditu_key(), focus_grids=unit_filter.grids,
                           highlight_row=highlight)
-widgets.show_map(county_map.build_map(analysis, view), key="county_map", on_change=_open_grid)
-if st.session_state.get("goto_grid"):
-    st.query_params["grid"] = st.session_state.pop("goto_grid")
-    st.switch_page("pages/grid.py", query_params={"grid": st.query_params["grid"]})
+widgets.show_map(county_map.build_map(analysis, view), key="county_map")
+clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"), basemap)
+if clicked:
+    name = analysis.county.grids.set_index("id").loc[clicked, "name"]
+    st.page_link("pages/grid.py", label=f"打开所点网格：{name}（{clicked}）", icon=":material/arrow_forward:",
+                 query_params={"grid": clicked})
 
 st.subheader("乡镇街道与网格排名")
 left, right = st.columns(2)

@@ -44,7 +44,7 @@ basemap = widgets.basemap_choice(key="grid_basemap")
 
 def _pick_grid():
     """Clicking another grid on this map switches the page to it."""
-    clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("grid_map"))
+    clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("grid_map"), basemap)
     if clicked:
         st.session_state["grid_choice"] = clicked
         st.query_params["grid"] = clicked

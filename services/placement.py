@@ -132,6 +132,12 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
     return placed
 
 
+def grid_at(grids: gpd.GeoDataFrame, lon: float, lat: float) -> str | None:
+    """The id of the grid containing a WGS-84 point (a click on the map), or None."""
+    hits = grids.sindex.query(shapely.Point(lon, lat), predicate="intersects")
+    return None if len(hits) == 0 else grids["id"].iloc[int(hits.min())]
+
+
 def _grid_of_points(tree: shapely.STRtree, lon, lat, mask) -> np.ndarray:
     """For each masked point, the index of the first grid containing it, else -1.
 

@@ -126,3 +126,32 @@ def test_a_hostile_name_shows_as_text_in_the_popup(browser, hostile_county):
         assert owned == [None, None]
         screenshot(page, "hostile_popup")
         page.close()
+
+
+def test_clicking_a_grid_on_the_county_map_leads_to_the_grid_page(page, app_url, report):
+    frame = open_map(page, f"{app_url}/")
+    frame.locator("path.grid-area").first.wait_for(state="attached")
+    for layer in ("单位", "网格名称", "联合党支部连线", "服务半径", "园区", "商务楼宇", "商圈市场", "党群服务中心"):
+        frame.locator(".leaflet-control-layers-overlays label", has_text=layer).locator("input").uncheck()
+    # Click at the mean of a grid's vertices (grids are convex, so it lies inside the grid).
+    inner = page.frame_locator(MAP_FRAME).first.locator("body")
+    point = inner.evaluate("""() => {
+        const grid = Object.values(window.map._layers).find(
+            l => l.feature && l.feature.properties.kind === 'grid');
+        const ring = grid.getLatLngs().flat(2);
+        const mean = ring.reduce((a, p) => [a[0] + p.lat / ring.length, a[1] + p.lng / ring.length], [0, 0]);
+        const xy = window.map.latLngToContainerPoint(mean);
+        const box = window.map.getContainer().getBoundingClientRect();
+        return [xy.x + box.left, xy.y + box.top]; }""")
+    frame_box = page.locator(MAP_FRAME).first.bounding_box()
+    page.mouse.click(frame_box["x"] + point[0], frame_box["y"] + point[1])
+    link = page.get_by_role("link", name="打开所点网格")
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.wait_for_function("() => location.pathname.endsWith('/grid') && location.search.includes('grid=')",
+                           timeout=60_000)  # Streamlit switches pages in place (history API)
+    page.get_by_role("heading", name="网格").first.wait_for()
+    chosen = page.url.split("grid=")[1]
+    page.get_by_text(f"网格内单位（{report['grids'][chosen]['units']}个）").wait_for()  # that grid's units
+    page.frame_locator(MAP_FRAME).first.locator("path.unit-marker").first.wait_for(state="attached")
+    screenshot(page, "grid_from_click")

@@ -50,12 +50,18 @@ def test_the_gaode_basemap_draws_hostile_names_too(hostile_analysis):
     assert "raw %" in html and "{% raw %}" not in html
 
 
-def test_a_click_on_a_grid_is_read_back_by_position(hostile_analysis):
+def test_a_click_on_the_map_finds_the_grid_under_it(hostile_analysis):
+    from services.coords import wgs84_to_gcj02
+
     grids = hostile_analysis.county.grids
-    assert clicked_grid(grids, {"last_active_drawing": {"properties": {"kind": "grid", "grid_index": 2}}}) == "G3"
-    assert clicked_grid(grids, {"last_active_drawing": {"properties": {"k": "blind", "row": 2}}}) is None
-    assert clicked_grid(grids, {"last_active_drawing": {"properties": {"kind": "grid", "grid_index": 99}}}) is None
-    assert clicked_grid(grids, None) is None
+    assert clicked_grid(grids, {"last_clicked": {"lat": 25.005, "lng": 102.725}}, "OpenStreetMap") == "G3"
+    assert clicked_grid(grids, {"last_clicked": {"lat": 26.0, "lng": 103.5}}, "OpenStreetMap") is None
+    assert clicked_grid(grids, {"last_clicked": None}, "OpenStreetMap") is None
+    assert clicked_grid(grids, None, "OpenStreetMap") is None
+    # On Gaode the click is in GCJ-02: 102.7095 (WGS-84) is in G1 but its GCJ-02 point is in G2.
+    lng, lat = (float(v) for v in wgs84_to_gcj02(102.7095, 25.005))
+    assert clicked_grid(grids, {"last_clicked": {"lat": lat, "lng": lng}}, GAODE) == "G1"
+    assert clicked_grid(grids, {"last_clicked": {"lat": lat, "lng": lng}}, "OpenStreetMap") == "G2"
 
 
 @pytest.fixture(scope="module")
