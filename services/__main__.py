@@ -64,7 +64,7 @@ def _report(args) -> int:
         sys.stdout.buffer.write(orjson.dumps(report) + b"\n")
         sys.stdout.flush()
     else:
-        print("\n".join(summary_lines(report)))
+        print("\n".join(summary_lines(report, county.problems)))
     return 0
 
 

@@ -67,6 +67,8 @@ def load_county(grids: str | Path, *, towns=None, parks=None, buildings=None, ma
         result = geodata.read_layer(path, kind)
         frames[kind] = result.frame
         problems.extend(result.problems)
+        if kind == "grids":
+            problems.extend(_overlap_problems(result.frame, Path(path).name))
     instructor_frame = None
     if instructors is not None:
         table = geodata.read_instructors(instructors)
@@ -77,6 +79,14 @@ def load_county(grids: str | Path, *, towns=None, parks=None, buildings=None, ma
         name = str(boundary_frame["name"].iloc[0])
     return County(instructors=instructor_frame, boundary=boundary_frame, problems=problems,
                   name=name, **frames)
+
+
+def _overlap_problems(grids: gpd.GeoDataFrame, file_name: str) -> list[Problem]:
+    """Grids that overlap each other, as problems: a unit in the overlap has two grids."""
+    rows = dict(zip(grids["id"], grids["source_row"]))
+    return [Problem(file_name, int(rows.get(a, 0)) or None, "geometry",
+                    f"网格“{a}”与网格“{b}”重叠约{area:,.0f}平方米")
+            for a, b, area in geodata.find_grid_overlaps(grids).itertuples(index=False)]
 
 
 def county_files(folder: str | Path) -> dict[str, Path]:

@@ -74,8 +74,9 @@ def _nullable(column: pd.Series) -> list:
     return column.astype(object).where(column.notna(), None).tolist()
 
 
-def summary_lines(report: dict) -> list[str]:
-    """A short human-readable summary of a report, for the terminal (without ``--json``)."""
+def summary_lines(report: dict, layer_problems=()) -> list[str]:
+    """A short human-readable summary of a report, for the terminal (without ``--json``),
+    followed by what was wrong in the map layers (repaired polygons, overlapping grids…)."""
     totals = report["totals"]
 
     def percent(value):
@@ -94,4 +95,7 @@ def summary_lines(report: dict) -> list[str]:
         lines.append("规则提示：" + "，".join(f"{k} {v}" for k, v in flagged.items()))
     for problem in report["rejected"][:20]:
         lines.append(f"  拒绝 第{problem['row']}行 {problem['column']}：{problem['reason']}")
+    for problem in list(layer_problems)[:20]:
+        where = f"第{problem.row}个要素 " if problem.row else ""
+        lines.append(f"  图层 {problem.file} {where}{problem.reason}")
     return lines

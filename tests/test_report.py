@@ -162,3 +162,19 @@ def test_unreadable_input_exits_2_with_one_line_on_stderr(tmp_path, tiny_county)
     fake.write_text("企业名称,统一社会信用代码\n", encoding="utf-8")
     renamed = run_report(fake, tiny_county)
     assert renamed.returncode == 2 and "台账.xlsx" in renamed.stderr
+
+
+def test_overlapping_grids_are_reported(tmp_path, tiny_county):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    grids = gpd.read_file(tiny_county["grids"])
+    grids.loc[len(grids)] = {"网格编号": "G4", "网格名称": "四网格", "所属乡镇街道": "乙镇", "网格长": "赵六",
+                             "联系电话": "1", "geometry": box(102.725, 25.0, 102.735, 25.01)}  # half over G3
+    path = tmp_path / "grids_overlap.geojson"
+    grids.to_file(path, driver="GeoJSON")
+    ledger = hand_ledger(tmp_path / "台账.csv")
+    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(ledger), "--grids", str(path)],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "网格“G3”与网格“G4”重叠" in result.stdout
