@@ -6,6 +6,7 @@ from services.filters import apply_filter, search_units
 from services.rates import coverage_rates
 
 from dashboard import county_map, state, widgets
+from dashboard.popups import markdown_text
 
 widgets.page_header("全县一张图")
 analysis = state.analysis()
@@ -37,7 +38,8 @@ widgets.show_map(county_map.build_map(analysis, view), key="county_map")
 clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"), basemap)
 if clicked:
     name = analysis.county.grids.set_index("id").loc[clicked, "name"]
-    st.page_link("pages/grid.py", label=f"打开所点网格：{name}（{clicked}）", icon=":material/arrow_forward:",
+    st.page_link("pages/grid.py", label=f"打开所点网格：{markdown_text(name)}（{markdown_text(clicked)}）",
+                 icon=":material/arrow_forward:",
                  query_params={"grid": clicked})
 
 st.subheader("乡镇街道与网格排名")

@@ -8,6 +8,7 @@ from services.rates import coverage_rates
 
 from dashboard import county_map, state, widgets
 from dashboard.grid_summary import grid_summary_html
+from dashboard.popups import markdown_text
 
 widgets.page_header("网格")
 analysis = state.analysis()
@@ -35,9 +36,10 @@ orgs = analysis.assessment.orgs
 branches = orgs[orgs["org_key"].isin(units["org_key"].dropna()) & orgs["org_type"].eq("网格党支部")]
 
 info = st.columns([2, 2, 3])
-info[0].markdown(f"**所属乡镇街道**：{grid.get('town') or '—'}")
-info[1].markdown(f"**网格长**：{grid.get('leader') or '⚠️ 未配备'}　{grid.get('leader_phone') or ''}")
-info[2].markdown("**网格党支部**：" + ("、".join(branches["name"].astype(str)) if len(branches) else "⚠️ 未建立网格党支部"))
+info[0].markdown(f"**所属乡镇街道**：{markdown_text(grid.get('town')) or '—'}")
+info[1].markdown(f"**网格长**：{markdown_text(grid.get('leader')) or '⚠️ 未配备'}　{markdown_text(grid.get('leader_phone'))}")
+info[2].markdown("**网格党支部**：" + ("、".join(markdown_text(n) for n in branches["name"]) if len(branches)
+                                       else "⚠️ 未建立网格党支部"))
 widgets.kpi_cards(units)
 basemap = widgets.basemap_choice(key="grid_basemap")
 
