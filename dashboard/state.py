@@ -52,8 +52,18 @@ def grid_rates():
     return _grid_rates(*_key())
 
 
+@st.cache_resource(max_entries=8)
+def _fictional(folder: str, version: str) -> bool:
+    from pathlib import Path
+
+    return is_fictional(Path(folder))
+
+
 def fictional() -> bool:
-    return is_fictional(county_folder())
+    """Whether the county shown is the fictional demo (read once per data version, not on
+    every rerun of every page)."""
+    folder = county_folder()
+    return _fictional(str(folder), data_version(folder))
 
 
 def policy_panel() -> None:

@@ -350,8 +350,8 @@ def _text(value: object) -> str:
 
 
 def _nfkc(value: object) -> str:
-    """Text with full-width characters folded and all white space removed."""
-    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", _text(value)))
+    """Text with full-width characters folded and all white space removed ("" when blank)."""
+    return compact(value) or ""
 
 
 class _Unreadable(ValueError):

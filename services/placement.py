@@ -144,14 +144,21 @@ def _grid_of_points(tree: shapely.STRtree, lon, lat, mask) -> np.ndarray:
     ``intersects`` rather than ``within`` so a point exactly on the border of two grids gets
     one of them instead of none.
     """
-    result = np.full(len(lon), -1, dtype=np.int64)
     where = np.flatnonzero(mask)
+    points = shapely.points(lon[where], lat[where]) if len(where) else np.empty(0, dtype=object)
+    return _first_hits(tree, points, where, len(lon))
+
+
+def _first_hits(tree: shapely.STRtree, points: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:
+    """An array of ``size`` with, at each position of ``where``, the index of the first tree
+    geometry its point intersects (-1 where none): the one point-in-polygon join that grids,
+    towns, parks, buildings and markets all use."""
+    result = np.full(size, -1, dtype=np.int64)
     if len(where) == 0:
         return result
-    points = shapely.points(lon[where], lat[where])
-    point_index, grid_index = tree.query(points, predicate="intersects")
+    point_index, feature_index = tree.query(points, predicate="intersects")
     first = np.unique(point_index, return_index=True)[1]
-    result[where[point_index[first]]] = grid_index[first]
+    result[where[point_index[first]]] = feature_index[first]
     return result
 
 
@@ -233,17 +240,13 @@ class _Points:
 
 def _feature_of_points(layer: gpd.GeoDataFrame, points: _Points, mask: np.ndarray) -> np.ndarray:
     """Index of the polygon of ``layer`` containing each masked point, else -1."""
-    result = np.full(len(mask), -1, dtype=np.int64)
     polygons = layer.geometry.values
     is_polygon = np.isin(shapely.get_type_id(polygons), (3, 6))
-    where = np.flatnonzero(mask & points.placed)
-    if not is_polygon.any() or len(where) == 0:
-        return result
+    where = np.flatnonzero(mask & points.placed) if is_polygon.any() else np.empty(0, dtype=np.int64)
+    if len(where) == 0:
+        return np.full(len(mask), -1, dtype=np.int64)
     tree = shapely.STRtree(np.where(is_polygon, polygons, None))
-    point_index, feature_index = tree.query(points.geometry[where], predicate="intersects")
-    first = np.unique(point_index, return_index=True)[1]
-    result[where[point_index[first]]] = feature_index[first]
-    return result
+    return _first_hits(tree, points.geometry[where], where, len(mask))
 
 
 def _member_of(layer: gpd.GeoDataFrame, ledger_index: np.ndarray, points: _Points) -> np.ndarray:
