@@ -103,7 +103,7 @@ def main() -> None:
             import geopandas as gpd
 
             grids = len(gpd.read_file(county_files(args.city)["grids"]))
-            with running_app({"COUNTY_FOLDER": args.city}) as url:
+            with running_app({"COUNTY_FOLDER": args.city, "COUNTY_STORE": str(Path(args.city) / "store.gpkg")}) as url:
                 # The city at county zoom: every grid drawn with its coverage (units appear on
                 # zooming in). The first visit computes and caches the city.
                 _time_to_draw(browser, url, "path.grid-area", grids, 1)

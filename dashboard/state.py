@@ -1,5 +1,9 @@
-"""The analysis every page shows, computed once per data version and policy, shared by all
-sessions (``st.cache_resource``: treat it as read-only)."""
+"""The store and the analysis every page shows, computed once per data version and policy,
+shared by all sessions (``st.cache_resource``: treat it as read-only).
+
+The data version comes from the store on every rerun (one tiny query), so an edit or an import
+by anyone shows on every page at once.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,31 @@ import streamlit as st
 from services.analysis import Analysis
 from services.rates import coverage_rates
 from services.settings import DEFAULT_POLICY, Policy
-from services.workspace import county_folder, data_version, is_fictional, load_folder
+from services.store import Store, default_url
+from services.workspace import load_store, workspace_store
 
 _POLICY_KEY = "policy_overrides"
 
 
-@st.cache_resource(show_spinner="正在计算覆盖情况……", max_entries=8)
-def _analysis(folder: str, version: str, joint_cap: int, radius_m: float, as_of: dt.date) -> Analysis:
-    from pathlib import Path
+@st.cache_resource(show_spinner="正在打开数据库……")
+def _store(url: str) -> Store:
+    return workspace_store(url)
 
+
+def store() -> Store:
+    """The county's store (``DATABASE_URL`` or the GeoPackage file), opened once per process."""
+    return _store(default_url())
+
+
+@st.cache_resource(show_spinner="正在计算覆盖情况……", max_entries=8)
+def _analysis(url: str, version: int, joint_cap: int, radius_m: float, as_of: dt.date) -> Analysis:
     policy = DEFAULT_POLICY.with_overrides(joint_cap=joint_cap, service_radius_m=radius_m, as_of=as_of)
-    return load_folder(Path(folder), policy)
+    return load_store(_store(url), policy)
 
 
 @st.cache_resource(max_entries=16)
-def _grid_rates(folder: str, version: str, joint_cap: int, radius_m: float, as_of: dt.date):
-    analysis = _analysis(folder, version, joint_cap, radius_m, as_of)
+def _grid_rates(url: str, version: int, joint_cap: int, radius_m: float, as_of: dt.date):
+    analysis = _analysis(url, version, joint_cap, radius_m, as_of)
     return coverage_rates(analysis.units, by="grid_id", groups=analysis.county.grids["id"])
 
 
@@ -36,10 +49,9 @@ def policy() -> Policy:
 
 
 def _key() -> tuple:
-    folder = county_folder()
+    url = default_url()
     current = policy()
-    return (str(folder), data_version(folder), current.joint_cap, float(current.service_radius_m),
-            current.as_of_date())
+    return (url, _store(url).version(), current.joint_cap, float(current.service_radius_m), current.as_of_date())
 
 
 def analysis() -> Analysis:
@@ -53,17 +65,15 @@ def grid_rates():
 
 
 @st.cache_resource(max_entries=8)
-def _fictional(folder: str, version: str) -> bool:
-    from pathlib import Path
-
-    return is_fictional(Path(folder))
+def _fictional(url: str, version: int) -> bool:
+    return _store(url).fictional
 
 
 def fictional() -> bool:
     """Whether the county shown is the fictional demo (read once per data version, not on
     every rerun of every page)."""
-    folder = county_folder()
-    return _fictional(str(folder), data_version(folder))
+    url = default_url()
+    return _fictional(url, _store(url).version())
 
 
 def policy_panel() -> None:

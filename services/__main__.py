@@ -1,11 +1,17 @@
-"""Command line: ``python -m services report ...`` (see README.md)."""
+"""Command line: ``python -m services report|import|export ...`` (see README.md).
+
+Exit codes: 0 success (an import with rejected rows is a success: the rest is imported and the
+rejected rows are listed), 2 when the input cannot be used at all (nothing was written).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import orjson
+import os
 import sys
+
+import orjson
 
 from services.problems import InputError
 
@@ -23,9 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--joint-cap", type=int, help="max units of a joint branch (default 3)")
     report.add_argument("--service-radius-m", type=float, help="service centre radius in metres (default 1000)")
     report.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    importer = commands.add_parser("import", help="import a ledger (and map layers) into the store")
+    importer.add_argument("--ledger", required=True, help="台账 .xlsx or .csv")
+    importer.add_argument("--geodata", help="a folder with the map layers (grids.geojson, 网格.gpkg, …)")
+    importer.add_argument("--db", help="store: postgresql://… or a .gpkg path (default $DATABASE_URL, $COUNTY_STORE, data/county.gpkg)")
+    importer.add_argument("--who", default=os.environ.get("USER") or "命令行", help="name recorded in the history")
+    exporter = commands.add_parser("export", help="write the store as a county folder")
+    exporter.add_argument("--db", help="store (as for import)")
+    exporter.add_argument("--out", required=True, help="folder to write")
+    exporter.add_argument("--format", default="xlsx", choices=("xlsx", "csv", "geojson", "gpkg"))
     args = parser.parse_args(argv)
     try:
-        return _report(args)
+        return {"report": _report, "import": _import, "export": _export}[args.command](args)
     except InputError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
@@ -65,6 +80,72 @@ def _report(args) -> int:
         sys.stdout.flush()
     else:
         print("\n".join(summary_lines(report, county.problems)))
+    return 0
+
+
+def _import(args) -> int:
+    """Read, check, then write in one transaction; print what was added, changed, unchanged,
+    rejected (row, column, reason) and no longer listed."""
+    from services.county import county_files, load_county
+    from services.ledger import read_ledger
+    from services.store import open_store
+    from services.workspace import county_layers
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    say(f"正在读取台账 {args.ledger}……")
+    ledger = read_ledger(args.ledger, keep_cells=True)
+    layers, layer_problems = {}, []
+    if args.geodata:
+        files = county_files(args.geodata)
+        files.pop("ledger", None)
+        county = load_county(**files)
+        layers, layer_problems = county_layers(county), county.problems
+    if ledger.units.empty:
+        _print_rejected(ledger)
+        raise InputError(f"{ledger.source}: 没有可导入的单位（{len(ledger.rejected_rows)}行被拒收），数据库未作任何改动")
+    store = open_store(args.db)
+    say(f"正在写入 {store.label}……")
+    result = store.import_ledger(ledger, args.who, layers=layers, source=ledger.source, progress=say)
+    print(f"数据库：{store.label}")
+    print(f"台账 {ledger.source}：新增 {result.added}，更新 {result.changed}，未变 {result.unchanged}，"
+          f"拒收 {result.rejected}，台账中已无 {len(result.diff.absent)}（保留，待在“数据管理”页确认删除）")
+    if layers:
+        print("图层：" + "，".join(f"{kind} {len(frame)}" for kind, frame in layers.items()))
+    for problem in layer_problems:
+        where = f"第{problem.row}个要素 " if problem.row else ""
+        print(f"  图层 {problem.file} {where}{problem.column or ''}：{problem.reason}")
+    _print_rejected(ledger)
+    flagged = ledger.flagged
+    if flagged:
+        print(f"已导入但需核对的值 {len(flagged)} 处（例如第{flagged[0].row}行 {flagged[0].column}：{flagged[0].reason}）")
+    print(f"导入完成（数据版本 {result.version}）")
+    return 0
+
+
+def _print_rejected(ledger) -> None:
+    rejected = ledger.rejected
+    if rejected:
+        print(f"拒收的行（{len(ledger.rejected_rows)}行，改正后可重新导入）：")
+        for problem in rejected:
+            print(f"  第{problem.row}行 {problem.column}：{problem.reason}")
+
+
+def _export(args) -> int:
+    from services.store import default_url, open_store
+    from services.store.export import export_store
+
+    url = args.db or default_url()
+    if not url.startswith("postgres") and not os.path.exists(url.removeprefix("sqlite:///").removeprefix("gpkg:")):
+        raise InputError(f"{url}: 数据库文件不存在")
+    store = open_store(url)
+    if store.is_empty():
+        raise InputError(f"{store.label}: 数据库中还没有数据")
+    written = export_store(store, args.out, args.format)
+    print(f"已从 {store.label} 导出 {len(written)} 个文件到 {args.out}：")
+    for path in written:
+        print(f"  {path.name}")
     return 0
 
 

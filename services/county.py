@@ -68,20 +68,24 @@ def load_county(grids: str | Path, *, towns=None, parks=None, buildings=None, ma
         frames[kind] = result.frame
         problems.extend(result.problems)
         if kind == "grids":
-            problems.extend(_overlap_problems(result.frame, Path(path).name))
+            problems.extend(grid_overlap_problems(result.frame, Path(path).name))
     instructor_frame = None
     if instructors is not None:
         table = geodata.read_instructors(instructors)
         instructor_frame = table.frame
         problems.extend(table.problems)
-    boundary_frame = gpd.read_file(boundary).to_crs("EPSG:4326") if boundary else None
+    boundary_frame = None
+    if boundary:
+        layer = "boundary" if Path(boundary).suffix == ".gpkg" and "boundary" in {
+            str(name) for name, _ in _gpkg_layers(boundary)} else None
+        boundary_frame = gpd.read_file(boundary, layer=layer).to_crs("EPSG:4326")
     if name is None and boundary_frame is not None and "name" in boundary_frame:
         name = str(boundary_frame["name"].iloc[0])
     return County(instructors=instructor_frame, boundary=boundary_frame, problems=problems,
                   name=name, **frames)
 
 
-def _overlap_problems(grids: gpd.GeoDataFrame, file_name: str) -> list[Problem]:
+def grid_overlap_problems(grids: gpd.GeoDataFrame, file_name: str) -> list[Problem]:
     """Grids that overlap each other, as problems: a unit in the overlap has two grids."""
     rows = dict(zip(grids["id"], grids["source_row"]))
     return [Problem(file_name, int(rows.get(a, 0)) or None, "geometry",
@@ -111,9 +115,21 @@ def county_files(folder: str | Path) -> dict[str, Path]:
                 candidate = folder / f"{stem}{suffix}"
                 if candidate.exists() and kind not in found:
                     found[kind] = candidate
+    bundle = folder / "layers.gpkg"  # one GeoPackage with a layer per kind (our gpkg export)
+    if bundle.exists():
+        names = {str(name) for name, _ in _gpkg_layers(bundle)}
+        for kind in (*LAYERS, "boundary"):
+            if kind not in found and kind in names:
+                found[kind] = bundle
     if "grids" not in found:
         raise InputError(f"{folder}: 目录中没有网格图层（grids.geojson 或 网格.gpkg）")
     return found
+
+
+def _gpkg_layers(path):
+    import pyogrio
+
+    return pyogrio.list_layers(path)
 
 
 def load_county_folder(folder: str | Path) -> County:

@@ -2,8 +2,9 @@
 widths, and no cell that Excel would run as a formula.
 
 A unit name such as ``=HYPERLINK(...)`` or ``@SUM(...)`` typed into a ledger must come back
-as text and never run, so every text cell beginning with = + - @ (or a tab or carriage return)
-is written with a leading apostrophe (the OWASP advice for CSV/formula injection).
+as text and never run. In an .xlsx such a cell is written as a text cell with Excel's "quote
+prefix" (shown as typed, never evaluated, and read back unchanged); in a CSV, which has no cell
+types, it gets a leading apostrophe (the OWASP advice), which the ledger reader removes again.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def unit_table(units: pd.DataFrame) -> pd.DataFrame:
     return table[list(UNIT_COLUMNS)].rename(columns=UNIT_COLUMNS)
 
 
+def _looks_like_formula(value) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
 def safe_cell(value):
     """A value as written to a spreadsheet: text that Excel would read as a formula is
     prefixed with an apostrophe so it stays text."""
@@ -70,8 +75,15 @@ def to_xlsx(sheets: dict[str, pd.DataFrame], note: str | None = None) -> bytes:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
             cell.alignment = Alignment(vertical="center")
-        for record in frame.itertuples(index=False):
-            sheet.append([_plain(safe_cell(v)) for v in record])
+        formula_like = []
+        for row, record in enumerate(frame.itertuples(index=False), start=offset + 2):
+            values = [_plain(v) for v in record]
+            formula_like.extend((row, column) for column, v in enumerate(values, start=1) if _looks_like_formula(v))
+            sheet.append(values)
+        for row, column in formula_like:
+            cell = sheet.cell(row=row, column=column)
+            cell.data_type = "s"  # text, never a formula (openpyxl guessed "f" from the leading =)
+            cell.quotePrefix = True
         sheet.freeze_panes = sheet.cell(row=offset + 2, column=1)
         for index, column in enumerate(frame.columns, start=1):
             values = [str(column)] + [str(v) for v in frame[column].head(500).tolist() if v is not None]

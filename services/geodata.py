@@ -302,6 +302,18 @@ def read_layer(path: str | os.PathLike, kind: str) -> LayerResult:
     return LayerResult(frame=_assemble(spec, kept, geometry[keep]), problems=_sorted(problems))
 
 
+def canonical_layer(kind: str, frame: pd.DataFrame, geometry) -> gpd.GeoDataFrame:
+    """A layer in the shape :func:`read_layer` returns, from columns already canonical (the
+    store's tables): same columns, same dtypes, so placement cannot tell where it came from."""
+    spec = _spec_for(kind) if kind in LAYER_SPECS else None
+    if spec is None:  # the county boundary: a name and a shape
+        return gpd.GeoDataFrame({"name": pd.Series(frame.get("name", []), dtype="str")},
+                                geometry=gpd.GeoSeries(list(geometry), crs=WGS84), crs=WGS84)
+    values = {column: frame[column].to_numpy(dtype=object) for column in spec.columns if column in frame}
+    values["source_row"] = frame["source_row"].to_numpy(dtype="int64")
+    return _assemble(spec, values, np.asarray(list(geometry), dtype=object))
+
+
 def read_instructors(path: str | os.PathLike) -> TableResult:
     """Read the list of party-building instructors (党建指导员).
 

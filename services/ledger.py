@@ -105,6 +105,9 @@ class Ledger:
     "XX联合党支部" are one org) and a boolean ``flag_<name>`` column per data-quality flag.
     ``rejected_rows`` holds the rejected rows exactly as they were in the file, with their row
     number and a ``错误原因`` column, ready to download, fix and upload again.
+    ``cells`` (only when asked for) holds the kept units' cells as text, aligned with
+    ``units``: what the store keeps, so an unknown value survives with its flag and an export
+    gives back what was imported.
     """
 
     source: str
@@ -112,6 +115,7 @@ class Ledger:
     units: pd.DataFrame
     problems: list[Problem]
     rejected_rows: pd.DataFrame
+    cells: pd.DataFrame | None = None
 
     @property
     def rejected(self) -> list[Problem]:
@@ -124,7 +128,7 @@ class Ledger:
         return [p for p in self.problems if not p.rejected]
 
 
-def read_ledger(path: str | Path) -> Ledger:
+def read_ledger(path: str | Path, *, keep_cells: bool = False) -> Ledger:
     """Read a ledger file (.xlsx/.xlsm/.xls or .csv) into typed units and a list of problems.
 
     Parameters
@@ -158,9 +162,85 @@ def read_ledger(path: str | Path) -> Ledger:
     units, rejected_reasons = _parse(cells, rows, path.name, problems)
     keep = rejected_reasons.eq("")
     rejected_rows = _rejected_rows(body, raw.iloc[header_index], rows, rejected_reasons)
-    units = units[keep.to_numpy()].reset_index(drop=True)
+    return _kept(path.name, header_index + 1, units, cells, keep, problems, rejected_rows, keep_cells)
+
+
+def ledger_from_cells(cells: pd.DataFrame, source: str, rows: pd.Series | None = None) -> Ledger:
+    """A ledger from cells already in columns (the English names of :data:`LEDGER_COLUMNS`).
+
+    This is how the store's units become a :class:`Ledger` again, through the very parser a
+    file goes through, so a unit read from the store and the same unit read from its file are
+    the same unit. ``rows`` are the row numbers to report (default: 2, 3, … as in an export).
+    """
+    cells = cells.reindex(columns=list(CHINESE_HEADER)).reset_index(drop=True)
+    if rows is None:
+        rows = pd.Series(np.arange(2, len(cells) + 2), name="row")
+    rows = pd.Series(np.asarray(rows, dtype="int64"), index=cells.index, name="row")
+    problems: list[Problem] = []
+    units, rejected_reasons = _parse(cells, rows, source, problems)
+    keep = rejected_reasons.eq("")
+    header = pd.Series(list(LEDGER_COLUMNS))
+    body = cells.set_axis(range(cells.shape[1]), axis=1)
+    rejected_rows = _rejected_rows(body, header, rows, rejected_reasons)
+    return _kept(source, 1, units, cells, keep, problems, rejected_rows, True)
+
+
+def cell_texts(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells as text, ``None`` for blank: numbers Excel stored lose a trailing ".0", dates
+    become ``2021-06-01``, booleans 是/否. Text is kept exactly as written."""
+    return pd.DataFrame({column: _text_column(cells[column]) for column in cells.columns}, index=cells.index)
+
+
+def _kept(source, header_row, units, cells, keep, problems, rejected_rows, keep_cells) -> Ledger:
+    """The ledger of the kept rows (and their text cells, keyed by the normalised code)."""
+    mask = keep.to_numpy()
+    units = units[mask].reset_index(drop=True)
+    kept_cells = None
+    if keep_cells:
+        kept_cells = cell_texts(cells[mask]).reset_index(drop=True)
+        kept_cells["credit_code"] = units["credit_code"].astype(object).to_numpy()
     problems.sort(key=lambda p: (p.row or 0, not p.rejected))
-    return Ledger(path.name, header_index + 1, units, problems, rejected_rows)
+    return Ledger(source, header_row, units, problems, rejected_rows, kept_cells)
+
+
+def _text_column(values: pd.Series) -> pd.Series:
+    """One column as text through its distinct values (see :func:`cell_texts`)."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        values = _unquote(values)
+        return values.astype(object).where(~_blank_cells(values), None)
+    return map_distinct(values, _cell_text).astype(object)
+
+
+# A CSV export writes text that Excel would run as a formula with a leading apostrophe
+# (services.exports); reading it back, the apostrophe goes, so a round trip changes nothing.
+_QUOTED_FORMULA = r"^'(?=[=+\-@])"
+
+
+def _unquote(values: pd.Series) -> pd.Series:
+    """A text column without the apostrophe our CSV export puts before a formula-like text."""
+    if values.str.startswith("'").any():
+        return values.str.replace(_QUOTED_FORMULA, "", regex=True)
+    return values
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        value = re.sub(_QUOTED_FORMULA, "", value)
+        return value if value.strip() else None
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
 
 
 # --- reading cells ------------------------------------------------------------------------
@@ -681,8 +761,8 @@ def _verbatim_text(values: pd.Series) -> pd.Series:
     (an all-digit name, say) become their text. Text columns stay pyarrow-backed strings."""
     blank = _blank_cells(values)
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-        return values.mask(blank)
-    text = map_distinct(values, lambda v: v if isinstance(v, str) else _text(v)).astype(object)
+        return _unquote(values).mask(blank)
+    text = map_distinct(values, lambda v: re.sub(_QUOTED_FORMULA, "", v) if isinstance(v, str) else _text(v)).astype(object)
     text[blank] = None
     return text
 

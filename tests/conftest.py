@@ -8,6 +8,8 @@ expected figure in the tests can be worked out by hand.
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,6 +24,14 @@ from services.ledger import LEDGER_COLUMNS
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "geodata" / "demo"
 HEADERS = list(LEDGER_COLUMNS)
+
+# The dashboard keeps its county in a store (data/county.gpkg by default). Tests never touch
+# the developer's store: the whole session shares one throwaway store filled from the demo,
+# and a test that writes opens a store of its own (the ``fresh_store`` fixture).
+_SESSION_STORE = Path(tempfile.mkdtemp(prefix="county-store-")) / "county.gpkg"
+os.environ["COUNTY_STORE"] = str(_SESSION_STORE)
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("COUNTY_FOLDER", None)
 
 _serial = itertools.count(1)
 
@@ -226,3 +236,4 @@ def downloads(monkeypatch) -> Downloads:
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
     return files
+from postgis_support import postgis_url, postgis_db  # noqa: E402,F401

@@ -110,9 +110,9 @@ def hostile_county(tmp_path_factory):
     return folder, code
 
 
-def test_a_hostile_name_shows_as_text_in_the_popup(browser, hostile_county):
+def test_a_hostile_name_shows_as_text_in_the_popup(browser, hostile_county, tmp_path):
     folder, code = hostile_county
-    with running_app({"COUNTY_FOLDER": str(folder)}) as url:
+    with running_app({"COUNTY_FOLDER": str(folder), "COUNTY_STORE": str(tmp_path / "hostile.gpkg")}) as url:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         open_map(page, f"{url}/")
         page.get_by_label("搜索单位（名称或统一社会信用代码）").fill(code)
