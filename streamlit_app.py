@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/joint_orgs.py", title="联合党支部", icon=":material/hub:", url_path="joint_orgs"),
     st.Page("pages/blind_spots.py", title="空白点", icon=":material/warning:", url_path="blind_spots"),
     st.Page("pages/centres.py", title="党群服务中心", icon=":material/account_balance:", url_path="centres"),
+    st.Page("pages/data.py", title="数据管理", icon=":material/database:", url_path="data"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from services.exports import to_csv, to_xlsx, unit_table
 from services.filters import apply_filter, search_units
 from services.rates import coverage_rates
 
@@ -41,6 +42,17 @@ if clicked:
     st.page_link("pages/grid.py", label=f"打开所点网格：{markdown_text(name)}（{markdown_text(clicked)}）",
                  icon=":material/arrow_forward:",
                  query_params={"grid": clicked})
+
+# The filtered view as a spreadsheet (built only when clicked: a city's table is large).
+note = "虚构示例数据" if state.fictional() else None
+suffix = f"（{note}）" if note else ""
+downloads = st.columns([1, 1, 4])
+downloads[0].download_button(f"下载筛选结果（Excel，{len(shown):,}个单位）", file_name=f"单位清单{suffix}.xlsx",
+                             data=lambda: to_xlsx({"单位清单": unit_table(shown)}, note=note), key="download_view_xlsx",
+                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             icon=":material/download:")
+downloads[1].download_button("下载筛选结果（CSV）", file_name=f"单位清单{suffix}.csv", mime="text/csv",
+                             data=lambda: to_csv(unit_table(shown)), key="download_view_csv", icon=":material/download:")
 
 st.subheader("乡镇街道与网格排名")
 left, right = st.columns(2)

@@ -6,7 +6,7 @@ from services.actions import grid_todo
 from services.exports import to_xlsx, unit_table
 from services.rates import coverage_rates
 
-from dashboard import county_map, state, widgets
+from dashboard import county_map, state, unit_form, widgets
 from dashboard.grid_summary import grid_summary_html
 from dashboard.popups import markdown_text
 
@@ -77,3 +77,5 @@ downloads[1].download_button("下载待办清单（Excel）", to_xlsx({"待办�
 summary = grid_summary_html(grid, rates, units, todo, state.fictional(), analysis.assessment.policy.as_of_date())
 downloads[2].download_button("下载一页纸汇总（可打印）", summary.encode("utf-8"), file_name=f"网格汇总_{grid_id}.html",
                              mime="text/html", key="download_summary")
+
+unit_form.edit_section(units, analysis.county.instructors)

@@ -182,7 +182,7 @@ def ledger_from_cells(cells: pd.DataFrame, source: str, rows: pd.Series | None =
     header = pd.Series(list(LEDGER_COLUMNS))
     body = cells.set_axis(range(cells.shape[1]), axis=1)
     rejected_rows = _rejected_rows(body, header, rows, rejected_reasons)
-    return _kept(source, 1, units, cells, keep, problems, rejected_rows, True)
+    return _kept(source, 1, units, cells, keep, problems, rejected_rows, keep_cells="as_given")
 
 
 def cell_texts(cells: pd.DataFrame) -> pd.DataFrame:
@@ -196,8 +196,9 @@ def _kept(source, header_row, units, cells, keep, problems, rejected_rows, keep_
     mask = keep.to_numpy()
     units = units[mask].reset_index(drop=True)
     kept_cells = None
-    if keep_cells:
-        kept_cells = cell_texts(cells[mask]).reset_index(drop=True)
+    if keep_cells:  # "as_given": the cells are text already (the store's)
+        kept = cells[mask]
+        kept_cells = (kept if keep_cells == "as_given" else cell_texts(kept)).reset_index(drop=True)
         kept_cells["credit_code"] = units["credit_code"].astype(object).to_numpy()
     problems.sort(key=lambda p: (p.row or 0, not p.rejected))
     return Ledger(source, header_row, units, problems, rejected_rows, kept_cells)

@@ -221,6 +221,23 @@ class Downloads(dict):
 
 
 @pytest.fixture
+def made_on_click(monkeypatch) -> dict:
+    """Files the page makes only when their download button is clicked, by file name: calling
+    one is what the server does on the click."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    makers = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        makers[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return makers
+
+
+@pytest.fixture
 def downloads(monkeypatch) -> Downloads:
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 

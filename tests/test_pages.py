@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import DEMO, REPO
 
 PAGES = ["pages/county_map.py", "pages/grid.py", "pages/places.py", "pages/joint_orgs.py",
-         "pages/blind_spots.py", "pages/centres.py"]
+         "pages/blind_spots.py", "pages/centres.py", "pages/data.py"]
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +97,22 @@ def test_a_grid_filter_narrows_the_figures_to_that_grid(report):
     app.sidebar.multiselect(key="filter_grids").set_value([grid_id]).run()
     assert metrics(app)["单位总数"] == str(report["grids"][grid_id]["units"])
     assert metrics(app)["空白点"] == str(report["grids"][grid_id]["blind"])
+
+
+def test_the_filtered_view_downloads_as_a_spreadsheet(report, made_on_click):
+    app = open_app()
+    app.sidebar.multiselect(key="filter_statuses").set_value(["blind"]).run()
+    app.sidebar.checkbox(key="filter_priority").check().run()
+    shown = int(metrics(app)["单位总数"])
+
+    sheet = openpyxl.load_workbook(io.BytesIO(made_on_click["单位清单（虚构示例数据）.xlsx"]())).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "虚构示例数据"
+    header, body = rows[1], rows[2:]
+    assert len(body) == shown == report["totals"]["priority_blind"]
+    assert {row[header.index("重点空白点")] for row in body} == {"是"}
+    csv = made_on_click["单位清单（虚构示例数据）.csv"]().decode("utf-8-sig").splitlines()
+    assert len(csv) == shown + 1
 
 
 def test_searching_a_unit_flies_to_it_and_opens_its_popup(report):

@@ -45,7 +45,8 @@ class GpkgGeometry(UserDefinedType):
         return self.geometry_type
 
     def bind_processor(self, dialect):
-        return lambda value: None if value is None else gpkg.to_blobs([value])[0]
+        # bytes: already encoded in bulk by the store (a 100k-unit import encodes once)
+        return lambda value: value if value is None or isinstance(value, bytes) else gpkg.to_blobs([value])[0]
 
     def result_processor(self, dialect, coltype):
         return lambda value: None if value is None else gpkg.from_blobs([value])[0]
@@ -69,10 +70,18 @@ class PostgisGeometry(UserDefinedType):
         return func.ST_AsBinary(col, type_=self)
 
     def bind_processor(self, dialect):
-        return lambda value: None if value is None else shapely.to_wkb(value, byte_order=1, output_dimension=2)
+        return lambda value: value if value is None or isinstance(value, bytes) else shapely.to_wkb(
+            value, byte_order=1, output_dimension=2)
 
     def result_processor(self, dialect, coltype):
         return lambda value: None if value is None else shapely.from_wkb(bytes(value))
+
+
+def encode_geometries(backend: str, geometries) -> list[bytes | None]:
+    """Many geometries encoded at once for ``backend`` (what the column types would do one by one)."""
+    if backend == "gpkg":
+        return gpkg.to_blobs(geometries)
+    return list(shapely.to_wkb(geometries, byte_order=1, output_dimension=2))
 
 
 def build_tables(backend: str) -> tuple[MetaData, dict[str, Table]]:

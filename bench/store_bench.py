@@ -1,0 +1,80 @@
+"""How fast the store takes a city's ledger, and how soon the county page shows it after.
+
+Run: ``scripts/bench store`` (or ``.venv/bin/python -m bench.store_bench``). For each store (a
+GeoPackage file, and PostGIS on a throwaway cluster started by ``scripts/postgis``):
+
+- ``python -m services import`` of a 100k-unit city (ledger + layers) into an empty store,
+  wall time as a user sees it, goal ≤ 30 s;
+- the same ledger imported again (nothing changed: the re-import a county does every quarter);
+- the county page right after: the first run (reads the store, places and assesses 100k
+  units, draws the map) and then a warm run, server time in AppTest, to compare with the map
+  issue's goals (≤ 0.3 s per run).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO)]
+
+from bench.report_bench import _county  # noqa: E402
+
+
+def _import(city: Path, url: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "services", "import", "--ledger", str(city / "ledger.csv"),
+                    "--geodata", str(city), "--db", url, "--who", "bench"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _page_times(url: str, repeats: int) -> tuple[float, float]:
+    """First and warm server time of the county page on the store at ``url`` (fresh process)."""
+    code = f"""
+import os, statistics, sys, time
+os.environ[{'DATABASE_URL' if url.startswith('postgres') else 'COUNTY_STORE'}!r] = {url!r}
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file({str(REPO / 'streamlit_app.py')!r}, default_timeout=600)
+started = time.perf_counter(); app.run(); first = time.perf_counter() - started
+assert not app.exception, app.exception
+runs = []
+for _ in range({repeats}):
+    started = time.perf_counter(); app.run(); runs.append(time.perf_counter() - started)
+print(first, statistics.median(runs))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COUNTY_STORE")}
+    output = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env,
+                            check=True)
+    first, warm = output.stdout.split()[-2:]
+    return float(first), float(warm)
+
+
+def main() -> None:
+    city = _county(100_000, "csv")
+    repeats = 3
+    with tempfile.TemporaryDirectory() as scratch:
+        cluster = Path(scratch) / "pg"
+        subprocess.run([str(REPO / "scripts" / "postgis"), "install"], check=True)
+        postgis = subprocess.run([str(REPO / "scripts" / "postgis"), "start", str(cluster)], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+        try:
+            for label, url in (("GeoPackage", str(Path(scratch) / "city.gpkg")), ("PostGIS", postgis)):
+                first = _import(city, url)
+                again = statistics.median(_import(city, url) for _ in range(repeats))
+                page_first, page_warm = _page_times(url, repeats)
+                print(f"{label}: import 100k units into an empty store {first:.2f} s; re-import unchanged "
+                      f"{again:.2f} s; county page right after: first run {page_first:.2f} s, warm run "
+                      f"{page_warm:.2f} s (server time)", flush=True)
+        finally:
+            subprocess.run([str(REPO / "scripts" / "postgis"), "stop", str(cluster)], check=False)
+
+
+if __name__ == "__main__":
+    main()
