@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import assets, state
+from dashboard import assets, auth, state
 
 st.set_page_config(page_title="网格党建覆盖一张图", page_icon=":material/map:", layout="wide")
 assets.use_local_assets()
@@ -22,6 +22,17 @@ PAGES = [
     st.Page("pages/data.py", title="数据管理", icon=":material/database:", url_path="data"),
 ]
 
-navigation = st.navigation(PAGES)
+# Pages only some roles may open; the others never see them in the navigation, and a link to
+# one leads to the default page.
+RESTRICTED = {"data": lambda viewer: viewer.may_manage_data}
+
+viewer = auth.gate()
+if viewer is None:  # accounts exist and nobody is signed in: the sign-in page is all there is
+    st.navigation([st.Page(auth.sign_in_page, title="登录", icon=":material/login:", url_path="login")]).run()
+    st.stop()
+
+allowed = [page for page in PAGES if page.url_path not in RESTRICTED or RESTRICTED[page.url_path](viewer)]
+navigation = st.navigation(allowed)
+auth.session_panel(viewer)
 state.policy_panel()
 navigation.run()

@@ -11,6 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
+from services.access import OPEN_VIEWER, Viewer, scope
 from services.analysis import Analysis
 from services.rates import coverage_rates
 from services.settings import DEFAULT_POLICY, Policy
@@ -36,9 +37,9 @@ def _analysis(url: str, version: int, joint_cap: int, radius_m: float, as_of: dt
     return load_store(_store(url), policy)
 
 
-@st.cache_resource(max_entries=16)
-def _grid_rates(url: str, version: int, joint_cap: int, radius_m: float, as_of: dt.date):
-    analysis = _analysis(url, version, joint_cap, radius_m, as_of)
+@st.cache_resource(max_entries=64)
+def _grid_rates(key: tuple, viewer: Viewer):
+    analysis = _scoped(key, viewer)
     return coverage_rates(analysis.units, by="grid_id", groups=analysis.county.grids["id"])
 
 
@@ -54,14 +55,35 @@ def _key() -> tuple:
     return (url, _store(url).version(), current.joint_cap, float(current.service_radius_m), current.as_of_date())
 
 
+@st.cache_resource(max_entries=64)
+def _scoped(key: tuple, viewer: Viewer) -> Analysis:
+    return scope(_analysis(*key), viewer)
+
+
+def viewer() -> Viewer:
+    """Who is looking: set by the sign-in gate (``dashboard.auth``) before any page runs."""
+    return st.session_state.get(VIEWER_KEY) or OPEN_VIEWER
+
+
+VIEWER_KEY = "viewer"
+
+
 def analysis() -> Analysis:
-    """The current county's analysis (cached by data version and policy)."""
+    """The current county's analysis as this session's viewer may see it (their grid or towns
+    only; anonymised for 演示), cached by data version, policy and viewer. Every page takes its
+    units, figures, maps and downloads from here, so none can show more."""
+    return _scoped(_key(), viewer())
+
+
+def full_analysis() -> Analysis:
+    """The whole county, for checks that must see everything (an edit's scope check). Never
+    shown as it is."""
     return _analysis(*_key())
 
 
 def grid_rates():
-    """Coverage rates of every grid of the current analysis (cached with it)."""
-    return _grid_rates(*_key())
+    """Coverage rates of every grid the viewer may see (cached with the analysis)."""
+    return _grid_rates(_key(), viewer())
 
 
 @st.cache_resource(max_entries=8)

@@ -38,9 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     exporter.add_argument("--db", help="store (as for import)")
     exporter.add_argument("--out", required=True, help="folder to write")
     exporter.add_argument("--format", default="xlsx", choices=("xlsx", "csv", "geojson", "gpkg"))
+    users = commands.add_parser("users", help="sign-in accounts (the first administrator is made here)")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("admin", "county", "town", "grid_leader", "demo"),
+                     help="admin 管理员, county 县级, town 乡镇街道, grid_leader 网格长, demo 演示")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (never from the command line)")
+    add.add_argument("--towns", default="", help="乡镇街道 accounts: their towns, comma-separated")
+    add.add_argument("--grids", default="", help="网格长 accounts: their grid ids, comma-separated")
+    add.add_argument("--db", help="store (as for import)")
+    listing = user_commands.add_parser("list", help="list the accounts")
+    listing.add_argument("--db", help="store (as for import)")
     args = parser.parse_args(argv)
     try:
-        return {"report": _report, "import": _import, "export": _export}[args.command](args)
+        return {"report": _report, "import": _import, "export": _export, "users": _users}[args.command](args)
     except InputError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
@@ -146,6 +159,28 @@ def _export(args) -> int:
     print(f"已从 {store.label} 导出 {len(written)} 个文件到 {args.out}：")
     for path in written:
         print(f"  {path.name}")
+    return 0
+
+
+def _users(args) -> int:
+    from services import accounts
+    from services.access import ROLES
+    from services.store import open_store
+
+    store = open_store(args.db)
+    if args.users_command == "list":
+        for row in accounts.accounts(store).itertuples(index=False):
+            scope = row.towns or row.grids or "全县"
+            print(f"{row.name}\t{ROLES[row.role]}\t{scope}\t{'已停用' if row.disabled else '正常'}")
+        return 0
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        viewer = accounts.add_account(store, args.name, args.role, password, towns=args.towns.split(","),
+                                      grids=args.grids.split(","), who=os.environ.get("USER") or "命令行")
+    except accounts.AccountError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 2
+    print(f"已创建账号“{viewer.name}”（{viewer.role_label}）于 {store.label}；此后打开页面须先登录")
     return 0
 
 

@@ -247,7 +247,7 @@ class Store:
         written since, nothing is imported and :class:`ConflictError` says so.
         """
         say = progress or (lambda message: None)
-        with self._write() as conn:
+        with self.transaction() as conn:
             if expected_version is not None and self._version(conn) != expected_version:
                 raise ConflictError("预览之后数据已被他人修改，请重新检查后再导入")
             stamp = now_text()
@@ -267,6 +267,10 @@ class Store:
             conn.execute(imports.update().where(imports.c.fid == import_id).values(**counts))
             if meta:
                 self._set_meta(conn, dict(meta))
+            what = "导入台账" if ledger is not None else "上传图层"
+            detail = "，".join(filter(None, [source, ", ".join(layers or {}) or None,
+                                             ledger is not None and "新增{added}，更新{changed}，拒收{rejected}，台账中已无{absent}".format(**counts)]))
+            self.record(conn, who, what, detail)
             version = self._bump(conn)
         return ImportResult(import_id, diff, rejected, version)
 
@@ -281,7 +285,7 @@ class Store:
         is kept with a 删除 entry. Returns how many were removed.
         """
         units = self.tables["units"]
-        with self._write() as conn:
+        with self.transaction() as conn:
             stamp = now_text()
             removed = []
             for chunk in _chunks(list(credit_codes)):
@@ -294,6 +298,7 @@ class Store:
             conn.execute(self.tables["unit_history"].insert(), [
                 {"credit_code": code, "unit_version": version, "changed_at": stamp, "who": who, "action": "删除",
                  "field": None, "old": name, "new": None} for code, name, version in removed])
+            self.record(conn, who, "删除单位", f"{len(removed)}个：" + "、".join(name or code for code, name, _ in removed[:20]))
             self._bump(conn)
         return len(removed)
 
@@ -310,7 +315,7 @@ class Store:
             raise ValueError(f"not editable: {sorted(unknown)}")
         expected_version = int(expected_version)  # a numpy integer binds as a blob in SQLite
         units = self.tables["units"]
-        with self._write() as conn:
+        with self.transaction() as conn:
             query = sa.select(*self._unit_columns()).where(units.c.credit_code == credit_code)
             if self.backend == "postgis":
                 query = query.with_for_update()
@@ -341,6 +346,8 @@ class Store:
             conn.execute(self.tables["unit_history"].insert(), [
                 {"credit_code": credit_code, "unit_version": version, "changed_at": stamp, "who": who,
                  "action": "修改", "field": field, "old": old, "new": new} for field, (old, new) in actual.items()])
+            self.record(conn, who, "修改单位", f"{row['name']}（{credit_code}）：" + "，".join(
+                f"{CHINESE_HEADER.get(f, f)} {old or '空'}→{new or '空'}" for f, (old, new) in actual.items()))
             self._bump(conn)
         return EditResult(version, actual, checked.problems)
 
@@ -348,7 +355,7 @@ class Store:
              source: str) -> ImportResult | None:
         """Fill an empty store with a county (the demo on first start); a no-op if another
         process filled it first."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             if self._meta_value(conn, "layer:grids") is not None:
                 return None
         meta = {"fictional": "1" if fictional else "0"}
@@ -356,11 +363,16 @@ class Store:
             meta["county_name"] = name
         return self.import_ledger(ledger, SYSTEM_USER, layers=layers, source=source, meta=meta)
 
+    def record(self, conn: sa.Connection, who: str, action: str, detail: str | None = None) -> None:
+        """Add an entry to the audit log inside the caller's transaction."""
+        conn.execute(self.tables["audit_log"].insert().values(at=now_text(), who=who, action=action, detail=detail))
+
     # --- private helpers ----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        """One write transaction, serialised against every other writer of this store."""
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One write transaction, serialised against every other writer of this store (the
+        accounts module writes through it too)."""
         with self.engine.connect().execution_options(store_write=True) as conn:
             with conn.begin():
                 if self.backend == "postgis":
@@ -370,7 +382,7 @@ class Store:
     def _initialise(self) -> None:
         """Create the tables (and the GeoPackage metadata) on first use; idempotent, safe with
         several app instances starting at once."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             if self.backend == "gpkg":
                 for statement in gpkg.METADATA_DDL:
                     conn.exec_driver_sql(statement)

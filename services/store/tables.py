@@ -30,7 +30,7 @@ from services.store import gpkg
 LEDGER_FIELDS = tuple(CHINESE_HEADER)  # English names, in the template's order
 LAYER_TABLES = ("towns", "grids", "parks", "buildings", "markets", "centres", "boundary")
 INSTRUCTOR_COLUMNS = ("name", "unit", "phone")
-ATTRIBUTE_TABLES = ("unit_history", "imports", "instructors", "meta")
+ATTRIBUTE_TABLES = ("unit_history", "imports", "instructors", "meta", "accounts", "audit_log")
 
 
 class GpkgGeometry(UserDefinedType):
@@ -130,6 +130,29 @@ def build_tables(backend: str) -> tuple[MetaData, dict[str, Table]]:
             Column("rejected", Integer),
             Column("absent", Integer),
             Column("note", Text),
+        ),
+        # Sign-in accounts (services.accounts): a salted argon2 hash, never the password; the
+        # failure count and lock time slow down password guessing across app instances.
+        "accounts": Table(
+            "accounts", metadata, fid(),
+            Column("name", Text, nullable=False, unique=True),
+            Column("role", Text, nullable=False),
+            Column("towns", Text),
+            Column("grids", Text),
+            Column("password_hash", Text, nullable=False),
+            Column("created_at", Text, nullable=False),
+            Column("created_by", Text),
+            Column("disabled", Integer, nullable=False, default=0),
+            Column("failed_count", Integer, nullable=False, default=0),
+            Column("locked_until", Float),
+        ),
+        # Who signed in, imported, edited, exported or changed an account, and when.
+        "audit_log": Table(
+            "audit_log", metadata, fid(),
+            Column("at", Text, nullable=False),
+            Column("who", Text, nullable=False),
+            Column("action", Text, nullable=False),
+            Column("detail", Text),
         ),
         "instructors": Table(
             "instructors", metadata, fid(),
