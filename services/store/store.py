@@ -161,6 +161,22 @@ class Store:
     def fictional(self) -> bool:
         return self.meta().get("fictional") == "1"
 
+    def setting(self, key: str, default=None):
+        """A saved setting (JSON), e.g. the presenter's sequence of briefing steps."""
+        import json
+
+        value = self.meta().get(f"setting:{key}")
+        return default if value is None else json.loads(value)
+
+    def save_setting(self, key: str, value, who: str) -> None:
+        """Save a setting (JSON-serialisable) for every session; not a data change, so the data
+        version stays (no page recomputes its figures for it)."""
+        import json
+
+        with self.transaction() as conn:
+            self._set_meta(conn, {f"setting:{key}": json.dumps(value, ensure_ascii=False)})
+            self.record(conn, who, "保存设置", key)
+
     # --- reading ----------------------------------------------------------------------
 
     def unit_cells(self, *, include_absent: bool = True) -> pd.DataFrame:
