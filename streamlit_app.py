@@ -20,11 +20,13 @@ PAGES = [
     st.Page("pages/blind_spots.py", title="空白点", icon=":material/warning:", url_path="blind_spots"),
     st.Page("pages/centres.py", title="党群服务中心", icon=":material/account_balance:", url_path="centres"),
     st.Page("pages/data.py", title="数据管理", icon=":material/database:", url_path="data"),
+    st.Page("pages/accounts.py", title="账号管理", icon=":material/manage_accounts:", url_path="accounts"),
 ]
 
 # Pages only some roles may open; the others never see them in the navigation, and a link to
 # one leads to the default page.
-RESTRICTED = {"data": lambda viewer: viewer.may_manage_data}
+RESTRICTED = {"data": lambda viewer: viewer.may_manage_data,
+              "accounts": lambda viewer: viewer.may_manage_accounts}
 
 viewer = auth.gate()
 if viewer is None:  # accounts exist and nobody is signed in: the sign-in page is all there is

@@ -42,8 +42,13 @@ def gate() -> Viewer | None:
         accounts.audit(store, viewer.name, "会话超时", "长时间未操作，自动退出")
         sign_out(notice="长时间未操作，已自动退出，请重新登录。")
         return None
+    current = accounts.current_viewer(store, viewer.name)  # disabled, deleted or re-scoped since?
+    if current is None:
+        sign_out(notice="该账号已停用或删除，请联系管理员。")
+        return None
     st.session_state[LAST_SEEN_KEY] = now
-    return viewer
+    st.session_state[state.VIEWER_KEY] = current
+    return current
 
 
 def sign_out(notice: str | None = None) -> None:

@@ -175,7 +175,8 @@ def _grid_layer(grids: gpd.GeoDataFrame, rates: pd.DataFrame, shift: bool) -> fo
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.45,
                                   "color": "#54278f", "weight": 1, "className": "grid-area"},
         highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.6},
-        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True),
+        # (folium refuses tooltip fields it cannot find in the data: no tooltip for no grids)
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, sticky=True) if properties else None,
     )
 
 

@@ -35,10 +35,9 @@ from services.store import ConflictError, Store, StoreError, UnitDiff
 from services.store.export import LAYER_KINDS
 from services.template import ledger_template
 
-from dashboard import popups
+from dashboard import popups, state
 
 MAX_UPLOAD_MB = 50
-DEFAULT_USER = "数据管理员"
 LEDGER_TYPES = ["xlsx", "xls", "csv"]
 LAYER_TYPES = ["geojson", "json", "gpkg", "zip"]
 INSTRUCTORS = "instructors"
@@ -64,8 +63,9 @@ _UPLOADER_ROUND = "_data_admin_uploader_round"
 
 
 def current_user() -> str:
-    """The account written to the history; a fixed name until sign-in exists."""
-    return st.session_state.get("user_name") or DEFAULT_USER
+    """The signed-in account's name, written to the history and the audit log with every
+    import, layer and removal (``（尚无账号）`` while no account exists)."""
+    return state.viewer().name
 
 
 def show_notice(slot: str) -> None:

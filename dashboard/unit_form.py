@@ -10,6 +10,10 @@ matter here:
 - **Nobody overwrites anybody.** The form remembers the version of the unit it was filled
   from and sends it with the edit; if someone saved the unit meanwhile the store refuses, the
   user sees what the other person changed, and the form reloads the latest values.
+- **Only those allowed, only their units.** The save goes through
+  :func:`services.access.edit_unit`, which checks the viewer's role and that the unit lies in
+  their grid or towns on the whole county's analysis (not on what the page happened to list),
+  and records the viewer's name; read-only roles do not get the form at all.
 - **Every page is current at once.** The save runs in the button's callback, before the page
   is drawn again, and the analysis is keyed on the store's version, so the KPI cards, the
   units table and every other page show the new figures in the very next run.
@@ -26,13 +30,13 @@ import re
 import pandas as pd
 import streamlit as st
 
+from services.access import AccessDenied, edit_unit
 from services.ledger import BUSINESS_STATUSES, CHINESE_HEADER, COUNT_COLUMNS, MASS_ORGS, ORG_TYPES, REASONS_NO_ORG
 from services.store import EDITABLE_FIELDS, ConflictError, EditRejected, StoreError
 
 from dashboard import state
 from dashboard.popups import markdown_text
 
-DEFAULT_WHO = "网格长"
 COUNT_FIELDS = ("employees", *COUNT_COLUMNS)
 SELECT_CHOICES = {"business_status": BUSINESS_STATUSES, "org_type": ORG_TYPES, "reason_no_org": REASONS_NO_ORG}
 HISTORY_COLUMNS = {"changed_at": "时间", "who": "修改人", "action": "操作", "field": "字段", "old": "原值", "new": "新值"}
@@ -137,7 +141,12 @@ def _cell(value) -> str:
 
 
 def edit_section(units: pd.DataFrame, instructors: pd.DataFrame | None = None) -> None:
-    """修改单位信息 and 修改记录 for the units of one grid (``units`` from the analysis)."""
+    """修改单位信息 and 修改记录 for the units of one grid (``units`` from the analysis); for a
+    role that may not edit, one line saying so instead."""
+    viewer = state.viewer()
+    if not viewer.may_edit_units:
+        st.caption(f"当前为{viewer.role_label}账号，只能查看，不能修改单位信息。")
+        return
     st.subheader("修改单位信息")
     names = dict(zip(units["credit_code"], units["name"]))
     wanted = st.query_params.get("unit")
@@ -249,9 +258,14 @@ def _save(code: str) -> None:
     if not changes:
         st.session_state[_NOTICE] = {"kind": "info", "lines": ["没有需要保存的修改。"]}
         return
-    who = st.session_state.get("user_name") or DEFAULT_WHO
+    viewer = state.viewer()
+    who = viewer.name
     try:
-        result = state.store().edit_unit(code, changes, expected_version=int(record["version"]), who=who)
+        result = edit_unit(state.store(), state.full_analysis(), viewer, code, changes,
+                           expected_version=int(record["version"]))
+    except AccessDenied as error:
+        st.session_state[_NOTICE] = {"kind": "error", "lines": [markdown_text(str(error))]}
+        return
     except EditRejected as error:
         st.session_state[_NOTICE] = {"kind": "error", "lines": [
             "修改未保存，以下内容不符合台账规则：",

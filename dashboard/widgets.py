@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from services import accounts
 from services.actions import FLAG_LABELS
 from services.coverage import STATUS_LABELS
 from services.filters import UnitFilter
@@ -33,6 +36,26 @@ def page_header(title: str) -> None:
     st.title(title)
     if state.fictional():
         st.info(f"虚构示例数据 · {FICTIONAL_BANNER}", icon="ℹ️")
+
+
+def audited(data: Callable[[], bytes | str] | bytes | str, file_name: str) -> Callable[[], bytes | str]:
+    """A download button's ``data`` that records the export in the audit log when the file is
+    made, i.e. when the user clicks (a deferred download runs only then).
+
+    Unit names, members' counts and instructors' phones leave the county's system through
+    these buttons, so who took which file is part of the record like an edit is. The callable
+    runs in the server's file handler, after the script has finished and outside the session,
+    so the store and the viewer's name are bound now. ``data`` may be ready bytes (a file that
+    is cheap to make) or a callable that builds the file; bind its inputs (``functools.partial``)
+    rather than closing over page variables that a later line may rebind.
+    """
+    store, who = state.store(), state.viewer().name
+
+    def build():
+        accounts.audit(store, who, "导出", file_name)
+        return data() if callable(data) else data
+
+    return build
 
 
 def percent(value) -> str:

@@ -3,6 +3,7 @@ the nearest instructor who could take it on; a work list for the 两新工委 an
 
 import datetime as dt
 import re
+from functools import partial
 
 import streamlit as st
 
@@ -71,12 +72,14 @@ st.dataframe(table, hide_index=True, width="stretch", height=420, key="blind_tab
 today = dt.date.today().isoformat()
 note = FICTIONAL_NOTE if state.fictional() else None
 left, right, _ = st.columns([1, 1, 4])
-# The files are made when clicked, not on every rerun (a city's 20,000 rows take seconds as .xlsx).
-left.download_button("下载 Excel（.xlsx）", lambda: to_xlsx({"空白点": table}, note=note),
+# The files are made when clicked, not on every rerun (a city's 20,000 rows take seconds as .xlsx),
+# and each click is recorded in the audit log.
+left.download_button("下载 Excel（.xlsx）", widgets.audited(partial(to_xlsx, {"空白点": table}, note=note),
+                                                         f"空白点清单_{today}.xlsx"),
                      file_name=f"空白点清单_{today}.xlsx", key="blind_xlsx",
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-right.download_button("下载 CSV", lambda: to_csv(table), file_name=f"空白点清单_{today}.csv", mime="text/csv",
-                      key="blind_csv")
+right.download_button("下载 CSV", widgets.audited(partial(to_csv, table), f"空白点清单_{today}.csv"),
+                      file_name=f"空白点清单_{today}.csv", mime="text/csv", key="blind_csv")
 
 # --- the map ------------------------------------------------------------------------------
 st.subheader("空白点分布")

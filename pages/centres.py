@@ -1,6 +1,8 @@
 """党群服务中心: the centres with their level, area and the area standard, their service radius
 on the map, the parks without one, and the units no centre reaches (the service gap)."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -116,6 +118,7 @@ st.caption(f"共{len(gap_table):,}家，按距最近中心由远到近排列。"
 st.dataframe(gap_table[columns], hide_index=True, width="stretch", placeholder="—", height=420,
              column_config={"企业名称": st.column_config.TextColumn(pinned=True),
                             "距最近中心（米）": st.column_config.NumberColumn(format="localized")})
-st.download_button("下载服务半径外单位（xlsx）", data=to_xlsx({"服务半径外单位": gap_table}, note=note),
+st.download_button("下载服务半径外单位（xlsx）",
+                   data=widgets.audited(partial(to_xlsx, {"服务半径外单位": gap_table}, note=note), "服务半径外单位.xlsx"),
                    file_name="服务半径外单位.xlsx", key="centres_download",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

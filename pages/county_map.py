@@ -43,16 +43,19 @@ if clicked:
                  icon=":material/arrow_forward:",
                  query_params={"grid": clicked})
 
-# The filtered view as a spreadsheet (built only when clicked: a city's table is large).
+# The filtered view as a spreadsheet (built only when clicked: a city's table is large; each
+# click is recorded in the audit log).
 note = "虚构示例数据" if state.fictional() else None
 suffix = f"（{note}）" if note else ""
 downloads = st.columns([1, 1, 4])
 downloads[0].download_button(f"下载筛选结果（Excel，{len(shown):,}个单位）", file_name=f"单位清单{suffix}.xlsx",
-                             data=lambda: to_xlsx({"单位清单": unit_table(shown)}, note=note), key="download_view_xlsx",
+                             data=widgets.audited(lambda shown=shown: to_xlsx({"单位清单": unit_table(shown)}, note=note),
+                                                  f"单位清单{suffix}.xlsx"), key="download_view_xlsx",
                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              icon=":material/download:")
 downloads[1].download_button("下载筛选结果（CSV）", file_name=f"单位清单{suffix}.csv", mime="text/csv",
-                             data=lambda: to_csv(unit_table(shown)), key="download_view_csv", icon=":material/download:")
+                             data=widgets.audited(lambda shown=shown: to_csv(unit_table(shown)), f"单位清单{suffix}.csv"),
+                             key="download_view_csv", icon=":material/download:")
 
 st.subheader("乡镇街道与网格排名")
 left, right = st.columns(2)

@@ -3,6 +3,7 @@ compared with the database before it is imported; units the latest ledger no lon
 removed only when someone confirms; map layers replaced after a look at their problems; and
 everything exported."""
 
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -59,8 +60,9 @@ def ledger_import() -> None:
     if ledger.rejected:
         st.markdown("##### 被拒收的行（不计入统计，改正后可重新上传）")
         st.dataframe(data_admin.problem_table(ledger.rejected), hide_index=True, width="stretch", placeholder="—")
-        st.download_button("下载被拒收的行（Excel）", data=to_xlsx({"被拒收的行": ledger.rejected_rows}),
-                           file_name=f"{Path(upload.name).stem}_被拒收的行.xlsx", mime=XLSX_MIME,
+        rejected_name = f"{Path(upload.name).stem}_被拒收的行.xlsx"
+        st.download_button("下载被拒收的行（Excel）", file_name=rejected_name, mime=XLSX_MIME,
+                           data=widgets.audited(partial(to_xlsx, {"被拒收的行": ledger.rejected_rows}), rejected_name),
                            key="rejected_download", icon=":material/download:")
     else:
         st.success("没有被拒收的行。")
@@ -186,37 +188,43 @@ def layer_upload() -> None:
 
 
 def exports() -> None:
+    """Whole-store downloads; each file is made on the click, which the audit log records."""
     suffix = f"（{note}）" if note else ""
     st.markdown("##### 台账")
     st.caption("导出的台账可直接修改后在“导入台账”中重新上传。")
     cells = store.unit_cells
     row = st.columns(2)
     with row[0]:
-        st.download_button("下载台账（Excel）", file_name=f"台账{suffix}.xlsx", mime=XLSX_MIME, key="export_xlsx",
-                           data=lambda: export.to_bytes(export.ledger_frame(cells()), "xlsx", note=note),
+        name = f"台账{suffix}.xlsx"
+        st.download_button("下载台账（Excel）", file_name=name, mime=XLSX_MIME, key="export_xlsx",
+                           data=widgets.audited(lambda: export.to_bytes(export.ledger_frame(cells()), "xlsx", note=note),
+                                                name),
                            icon=":material/download:")
     with row[1]:
-        st.download_button("下载台账（CSV）", file_name=f"台账{suffix}.csv", mime=CSV_MIME, key="export_csv",
-                           data=lambda: export.to_bytes(export.ledger_frame(cells()), "csv"),
+        name = f"台账{suffix}.csv"
+        st.download_button("下载台账（CSV）", file_name=name, mime=CSV_MIME, key="export_csv",
+                           data=widgets.audited(lambda: export.to_bytes(export.ledger_frame(cells()), "csv"), name),
                            icon=":material/download:")
     county = data_admin.stored_county(store)
     if county.instructors is not None:
-        instructors = county.instructors
-        st.download_button("下载党建指导员名单（Excel）", file_name=f"党建指导员名单{suffix}.xlsx", mime=XLSX_MIME,
+        name = f"党建指导员名单{suffix}.xlsx"
+        st.download_button("下载党建指导员名单（Excel）", file_name=name, mime=XLSX_MIME,
                            key="export_instructors", icon=":material/download:",
-                           data=lambda: to_xlsx({"党建指导员": export.instructor_frame(instructors)}, note=note))
+                           data=widgets.audited(partial(to_xlsx, {"党建指导员": export.instructor_frame(county.instructors)},
+                                                        note=note), name))
     st.markdown("##### 图层")
     layers = data_admin.stored_layers(county)
-    st.download_button("下载全部图层（GeoPackage）", file_name=f"图层{suffix}.gpkg", mime=GPKG_MIME, key="export_gpkg",
-                       data=lambda: export.layers_gpkg(layers), icon=":material/download:",
+    name = f"图层{suffix}.gpkg"
+    st.download_button("下载全部图层（GeoPackage）", file_name=name, mime=GPKG_MIME, key="export_gpkg",
+                       data=widgets.audited(partial(export.layers_gpkg, layers), name), icon=":material/download:",
                        help="一个文件包含全部图层，可在QGIS、ArcGIS中直接打开")
     columns = st.columns(4)
     for position, (kind, frame) in enumerate(layers.items()):
         label = data_admin.EXPORT_LABELS[kind]
+        name = f"{label}{suffix}.geojson"
         columns[position % 4].download_button(
-            f"{label}（GeoJSON）", file_name=f"{label}{suffix}.geojson", mime=GEOJSON_MIME, key=f"export_{kind}",
-            data=lambda frame=frame: export.layer_geojson(frame), icon=":material/download:")
-
+            f"{label}（GeoJSON）", file_name=name, mime=GEOJSON_MIME, key=f"export_{kind}",
+            data=widgets.audited(partial(export.layer_geojson, frame), name), icon=":material/download:")
 
 with overview_tab:
     overview()

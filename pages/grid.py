@@ -1,5 +1,7 @@
 """网格: the grid leader's page — one grid, its units, what the rules call for, and downloads."""
 
+from functools import partial
+
 import streamlit as st
 
 from services.actions import grid_todo
@@ -14,6 +16,9 @@ widgets.page_header("网格")
 analysis = state.analysis()
 grids = analysis.assessment.grids
 grid_ids = grids["id"].tolist()
+if not grid_ids:  # e.g. a grid leader whose grid was removed by a new grid layer
+    st.info("当前账号没有可查看的网格，请联系管理员核对账号的所管网格。")
+    st.stop()
 names = dict(zip(grids["id"], grids["name"]))
 
 # Arriving by a link (?grid=…) or from a click on the county map chooses the grid; after that
@@ -67,15 +72,19 @@ with right:
     st.dataframe(todo.drop(columns="优先"), hide_index=True, width="stretch", height=420)
 
 note = "虚构示例数据" if state.fictional() else None
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Each file is made when its button is clicked, and the export recorded in the audit log.
 downloads = st.columns(3)
-downloads[0].download_button("下载网格台账（Excel）", to_xlsx({"网格台账": ledger}, note=note),
-                             file_name=f"网格台账_{grid_id}.xlsx", key="download_ledger",
-                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-downloads[1].download_button("下载待办清单（Excel）", to_xlsx({"待办清单": todo.drop(columns="优先")}, note=note),
-                             file_name=f"待办清单_{grid_id}.xlsx", key="download_todo",
-                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+downloads[0].download_button("下载网格台账（Excel）", key="download_ledger", mime=XLSX,
+                             data=widgets.audited(partial(to_xlsx, {"网格台账": ledger}, note=note),
+                                                  f"网格台账_{grid_id}.xlsx"),
+                             file_name=f"网格台账_{grid_id}.xlsx")
+downloads[1].download_button("下载待办清单（Excel）", key="download_todo", mime=XLSX,
+                             data=widgets.audited(partial(to_xlsx, {"待办清单": todo.drop(columns="优先")}, note=note),
+                                                  f"待办清单_{grid_id}.xlsx"),
+                             file_name=f"待办清单_{grid_id}.xlsx")
 summary = grid_summary_html(grid, rates, units, todo, state.fictional(), analysis.assessment.policy.as_of_date())
-downloads[2].download_button("下载一页纸汇总（可打印）", summary.encode("utf-8"), file_name=f"网格汇总_{grid_id}.html",
-                             mime="text/html", key="download_summary")
+downloads[2].download_button("下载一页纸汇总（可打印）", widgets.audited(summary.encode("utf-8"), f"网格汇总_{grid_id}.html"),
+                             file_name=f"网格汇总_{grid_id}.html", mime="text/html", key="download_summary")
 
 unit_form.edit_section(units, analysis.county.instructors)

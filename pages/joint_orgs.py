@@ -1,6 +1,8 @@
 """联合党支部: every joint branch, grid branch, regional org and 党支部 shared by several units,
 with the rules' findings and what to do; the chosen org's units and links on the map."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -74,7 +76,8 @@ else:
                      "应单独组建单位": st.column_config.NumberColumn(width=100),
                      "上次换届": st.column_config.TextColumn(width=95), "任期届满": st.column_config.TextColumn(width=95),
                      "所在网格": st.column_config.TextColumn(width=200), "整改建议": st.column_config.TextColumn(width="large")})
-    st.download_button("下载共建党组织一览（xlsx）", data=to_xlsx({"共建党组织": table}, note=note),
+    st.download_button("下载共建党组织一览（xlsx）",
+                       data=widgets.audited(partial(to_xlsx, {"共建党组织": table}, note=note), "共建党组织一览.xlsx"),
                        file_name="共建党组织一览.xlsx", key="joint_list_download",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -122,6 +125,7 @@ member_table = orgs.member_table(members)
 st.dataframe(member_table.style.apply(
     lambda row: ["background-color: #fff1cc" if row[orgs.SHOULD_FORM_OWN] else ""] * len(row), axis=1).format(na_rep="—"),
     hide_index=True, width="stretch", placeholder="—")
-st.download_button("下载成员单位（xlsx）", data=to_xlsx({"成员单位": member_table}, note=note),
+st.download_button("下载成员单位（xlsx）",
+                   data=widgets.audited(partial(to_xlsx, {"成员单位": member_table}, note=note), "成员单位.xlsx"),
                    file_name="成员单位.xlsx", key="joint_members_download",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -2,6 +2,7 @@
 regional org and its service centre; open one to see it on the map and list its tenants."""
 
 import re
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -63,8 +64,9 @@ for tab, kind in zip(tabs, places.PLACE_KINDS):
 
 st.download_button(
     "下载园区、楼宇、市场汇总（xlsx）",
-    data=to_xlsx({LABELS[kind]: places.place_display_table(tables[kind], kind) for kind in places.PLACE_KINDS},
-                 note=FICTIONAL_NOTE if state.fictional() else None),
+    data=widgets.audited(partial(to_xlsx, {LABELS[kind]: places.place_display_table(tables[kind], kind)
+                                           for kind in places.PLACE_KINDS},
+                                 note=FICTIONAL_NOTE if state.fictional() else None), "园区楼宇市场汇总.xlsx"),
     file_name="园区楼宇市场汇总.xlsx", key="places_summary_download",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
@@ -131,8 +133,8 @@ st.dataframe(tenant_table, hide_index=True, width="stretch", placeholder="—", 
 safe_name = re.sub(r'[\\/:*?"<>|\s]+', "_", str(name))
 st.download_button(
     "下载入驻单位（xlsx）",
-    data=to_xlsx({"入驻单位": tenant_table, "党组织": places.place_orgs_display(orgs_here)},
-                 note=FICTIONAL_NOTE if state.fictional() else None),
+    data=widgets.audited(partial(to_xlsx, {"入驻单位": tenant_table, "党组织": places.place_orgs_display(orgs_here)},
+                                 note=FICTIONAL_NOTE if state.fictional() else None), f"{safe_name}_入驻单位.xlsx"),
     file_name=f"{safe_name}_入驻单位.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="places_download",

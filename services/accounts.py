@@ -153,6 +153,18 @@ def _attempt(store: Store, conn, name: str, password: str, now: float) -> Viewer
     return Viewer(name, row["role"], _names(row["towns"]), _names(row["grids"]))
 
 
+def current_viewer(store: Store, name: str) -> Viewer | None:
+    """The account's viewer as the store has it now, or None when it was disabled or deleted:
+    a signed-in session is checked on every page run, so a change takes effect at once."""
+    table = store.tables["accounts"]
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(table.c.role, table.c.towns, table.c.grids, table.c.disabled)
+                           .where(table.c.name == name)).first()
+    if row is None or row.disabled:
+        return None
+    return Viewer(name, row.role, _names(row.towns), _names(row.grids))
+
+
 def audit(store: Store, who: str, action: str, detail: str | None = None) -> None:
     """Record one action (an export, a sign-out…) in the audit log."""
     with store.transaction() as conn:

@@ -210,13 +210,22 @@ def open_map(page, url: str):
 
 class Downloads(dict):
     """Files offered by download buttons during an AppTest run (AppTest keeps them only while
-    it runs): by file name, ``downloads["网格台账_G1.xlsx"]``, or by button, ``downloads(button)``."""
+    it runs): by file name, ``downloads["网格台账_G1.xlsx"]``, or by button, ``downloads(button)``.
+
+    A file made only when its button is clicked (a deferred download, which also records the
+    export in the audit log) is made on lookup, as the server does on the click."""
 
     def __init__(self):
         super().__init__()
         self.by_id: dict[str, bytes] = {}
+        self.makers: dict[str, object] = {}  # file name or placeholder id → the deferred callable
+
+    def __missing__(self, file_name: str) -> bytes:
+        return self.makers[file_name]()
 
     def __call__(self, button) -> bytes:
+        if button.proto.deferred_file_id:
+            return self.makers[button.proto.deferred_file_id]()
         return self.by_id[os.path.splitext(button.proto.url.rsplit("/", 1)[1])[0]]
 
 
@@ -239,10 +248,12 @@ def made_on_click(monkeypatch) -> dict:
 
 @pytest.fixture
 def downloads(monkeypatch) -> Downloads:
+    from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     files = Downloads()
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
 
     def record(self, path_or_data, mimetype, kind, filename=None):
         file_id = original(self, path_or_data, mimetype, kind, filename)
@@ -251,6 +262,17 @@ def downloads(monkeypatch) -> Downloads:
             files[filename] = path_or_data
         return file_id
 
+    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        file_id = original_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+        files.makers[file_id] = data_callable
+        if file_name:
+            files.pop(file_name, None)  # the latest run's button wins
+            files.makers[file_name] = data_callable
+        return file_id
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
     return files
+
+
 from postgis_support import postgis_url, postgis_db  # noqa: E402,F401

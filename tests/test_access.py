@@ -189,3 +189,13 @@ def test_every_write_is_in_the_audit_log(store, tmp_path):
     assert log[["who", "action"]].head(2).values.tolist() == [["网格长甲", "修改单位"], ["县委组织部", "导入台账"]]
     assert "new.csv" in log["detail"].iloc[1] and "入党积极分子数" in log["detail"].iloc[0]
     assert pd.notna(log["at"]).all()
+
+
+def test_a_disabled_account_is_no_longer_a_viewer(store):
+    accounts.add_account(store, "网格长乙", "grid_leader", "口令口令口令口令2", grids=(GRID,))
+    assert accounts.current_viewer(store, "网格长乙") == Viewer("网格长乙", "grid_leader", grids=(GRID,))
+
+    accounts.set_disabled(store, "网格长乙", True, who="管理员")
+
+    assert accounts.current_viewer(store, "网格长乙") is None
+    assert accounts.current_viewer(store, "没有这个人") is None

@@ -133,7 +133,9 @@ def test_clicking_a_grid_on_the_county_map_leads_to_the_grid_page(page, app_url,
     frame.locator("path.grid-area").first.wait_for(state="attached")
     for layer in ("单位", "网格名称", "联合党支部连线", "服务半径", "园区", "商务楼宇", "商圈市场", "党群服务中心"):
         frame.locator(".leaflet-control-layers-overlays label", has_text=layer).locator("input").uncheck()
-    # Click at the mean of a grid's vertices (grids are convex, so it lies inside the grid).
+    # Click at the mean of a grid's vertices (grids are convex, so it lies inside the grid),
+    # with the map scrolled into view as a person would (a click outside the window is lost).
+    page.locator(MAP_FRAME).first.scroll_into_view_if_needed()
     inner = page.frame_locator(MAP_FRAME).first.locator("body")
     point = inner.evaluate("""() => {
         const grid = Object.values(window.map._layers).find(

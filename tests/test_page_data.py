@@ -22,6 +22,7 @@ import apptest_support
 from apptest_support import map_script, metric, shows, table_with
 from conftest import HEADERS, credit_code, unit, write_ledger
 from dashboard.popups import markdown_text
+from services import accounts
 from services.ledger import LEDGER_COLUMNS, read_ledger
 from services.store import open_store
 
@@ -122,14 +123,16 @@ def test_a_text_file_named_xlsx_is_refused_with_one_line(tmp_path):
 
 
 def test_importing_an_edited_ledger_updates_every_page(own_store, tmp_path, made_on_click):
-    # The county leader's figure before.
-    at = apptest_support.open_page("pages/county_map.py")
+    # The county's data administrator signs in; the county leader's figure before.
+    at = apptest_support.signed_in("组织部管理员", "admin", page="pages/county_map.py")
     before = int(metric(at, "单位总数").replace(",", ""))
 
     # Export the ledger, raise one unit's formal members, add a unit, upload it again.
     at.switch_page("pages/data.py").run()
     rows = sheet_rows(made_on_click["台账（虚构示例数据）.xlsx"]())
     assert rows[0][0] == "虚构示例数据" and list(rows[1]) == HEADERS
+    exported = accounts.audit_log(open_store(own_store)).iloc[0]
+    assert (exported["who"], exported["action"], exported["detail"]) == ("组织部管理员", "导出", "台账（虚构示例数据）.xlsx")
     units = [dict(zip(HEADERS, r)) for r in rows[2:]]
     assert metric(at, "单位数") == f"{len(units):,}个"
     edited = units[0]
@@ -155,10 +158,10 @@ def test_importing_an_edited_ledger_updates_every_page(own_store, tmp_path, made
     change = history[history["字段"] == "正式党员数"].iloc[0]
     assert (change["操作"], change["统一社会信用代码"], change["原值"], change["新值"]) == (
         "导入更新", edited["统一社会信用代码"], str(old), str(old + 4))
-    mine = history[history["操作人"] == "数据管理员"]
+    mine = history[history["操作人"] == "组织部管理员"]
     assert sorted(mine["操作"]) == ["导入新增", "导入更新"]
     latest = table_with(at, "类型").iloc[0]
-    assert (latest["操作人"], latest["文件"], latest["新增"], latest["更新"]) == ("数据管理员", "四月台账.xlsx", 1, 1)
+    assert (latest["操作人"], latest["文件"], latest["新增"], latest["更新"]) == ("组织部管理员", "四月台账.xlsx", 1, 1)
 
     at.switch_page("pages/county_map.py").run()
     assert int(metric(at, "单位总数").replace(",", "")) == before + 1

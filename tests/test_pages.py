@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import DEMO, REPO
 
 PAGES = ["pages/county_map.py", "pages/grid.py", "pages/places.py", "pages/joint_orgs.py",
-         "pages/blind_spots.py", "pages/centres.py", "pages/data.py"]
+         "pages/blind_spots.py", "pages/centres.py", "pages/data.py", "pages/accounts.py"]
 
 
 @pytest.fixture(scope="module")

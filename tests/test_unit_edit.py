@@ -1,7 +1,9 @@
 """A grid leader corrects a unit on the 网格 page (修改单位信息), as a user does it, with AppTest.
 
-Every test here writes, so each opens a store of its own (``COUNTY_STORE`` in ``tmp_path``,
-seeded from the demo county on first open) and never touches the session's shared store.
+Each grid leader signs in with their own account (网格长 of the grid), so the history names
+them. Every test here writes, so each opens a store of its own (``COUNTY_STORE`` in
+``tmp_path``, seeded from the demo county on first open) and never touches the session's
+shared store.
 Two *processes* saving one unit at once is the store's concern: tests/test_store.py.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import metric, open_page, table_with
+from apptest_support import metric, signed_in, table_with
 from services.store import open_store
 
 GRID = "QH-01-01"  # a demo grid with blind units
@@ -42,9 +44,8 @@ def blind_unit(at) -> dict:
 
 
 def open_grid(user: str, query: dict | None = None):
-    at = open_page("pages/grid.py", {"grid": GRID, **(query or {})})
-    at.session_state["user_name"] = user
-    return at
+    """``user``, the grid leader of GRID, signs in and opens the grid's page (by a link)."""
+    return signed_in(user, "grid_leader", grids=(GRID,), page="pages/grid.py", query={"grid": GRID, **(query or {})})
 
 
 def test_a_grid_leader_records_a_new_party_branch_and_every_figure_follows(own_store):
