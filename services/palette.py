@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from services.coverage import STATUS_LABELS
 
+__all__ = ['STATUS_COLOURS', 'PRIORITY_LABEL', 'COVERAGE_BINS', 'COVERAGE_COLOURS', 'NO_UNITS_COLOUR', 'PLACE_COLOURS', 'unit_style', 'coverage_colour', 'coverage_bin_labels', 'status_legend']
+
 STATUS_COLOURS = {"own": "#0072B2", "joint": "#56B4E9", "work": "#E69F00", "blind": "#D55E00"}
 PRIORITY_LABEL = "重点空白点"
 COVERAGE_BINS = (0.2, 0.4, 0.6, 0.8)
