@@ -31,6 +31,7 @@ from services.county import County
 from services.ledger import CHINESE_HEADER, Ledger, read_ledger
 from services.placement import PLACEMENT_LABELS, place_units
 from services.problems import InputError, Problem
+from services.snapshots import take_snapshot
 from services.store import ConflictError, Store, StoreError, UnitDiff
 from services.store.export import LAYER_KINDS
 from services.template import ledger_template
@@ -403,10 +404,12 @@ def import_ledger(store: Store, ledger: Ledger, source: str, version: int) -> No
         _notice("ledger", "error", f"导入未完成：{error}")
         return
     _clear_uploaders()
+    # Every import keeps a dated snapshot of the figures (汇报演示's progress over time).
+    snapshot = take_snapshot(store, who=current_user())
     _notice("ledger", "success",
             f"已导入“{popups.markdown_text(source)}”：新增{result.added:,}个、更新{result.changed:,}个、"
             f"未变{result.unchanged:,}个、台账中已无{result.absent:,}个，拒收{result.rejected:,}行。"
-            f"数据版本已更新为{result.version}，各页面已按新数据显示。")
+            f"数据版本已更新为{result.version}，各页面已按新数据显示；已保存第{snapshot}号快照。")
 
 
 def replace_layer(store: Store, kind: str, frame: pd.DataFrame, source: str) -> None:

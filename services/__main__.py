@@ -98,9 +98,11 @@ def _report(args) -> int:
 
 def _import(args) -> int:
     """Read, check, then write in one transaction; print what was added, changed, unchanged,
-    rejected (row, column, reason) and no longer listed."""
+    rejected (row, column, reason) and no longer listed. Then keep the new figures as a dated
+    snapshot, so progress over time includes every import, however it was made."""
     from services.county import county_files, load_county
     from services.ledger import read_ledger
+    from services.snapshots import take_snapshot
     from services.store import open_store
     from services.workspace import county_layers
 
@@ -134,6 +136,8 @@ def _import(args) -> int:
     if flagged:
         print(f"已导入但需核对的值 {len(flagged)} 处（例如第{flagged[0].row}行 {flagged[0].column}：{flagged[0].reason}）")
     print(f"导入完成（数据版本 {result.version}）")
+    say("正在保存快照……")
+    print(f"已保存快照 #{take_snapshot(store, label=None, who=args.who)}")
     return 0
 
 

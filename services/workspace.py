@@ -18,6 +18,7 @@ from services.ledger import Ledger, read_ledger
 from services.problems import InputError
 from services.settings import DEFAULT_POLICY, Policy
 from services.store import Store, open_store
+from services.store.store import SYSTEM_USER
 
 DEMO_FOLDER = Path(__file__).resolve().parents[1] / "geodata" / "demo"
 FICTIONAL_NOTE = "虚构示例数据"
@@ -60,10 +61,18 @@ def county_layers(county: County) -> dict:
 
 
 def seed_store(store: Store, folder: Path) -> None:
-    """Fill an empty store from a county folder (one transaction; a no-op once filled)."""
+    """Fill an empty store from a county folder (one transaction; a no-op once filled).
+
+    The first figures are kept as the snapshot "初始数据", the start line of every progress
+    chart; only by the process that actually filled the store (another one may have been first).
+    """
+    from services.snapshots import take_snapshot  # snapshots reads the store through load_store
+
     ledger, county = read_folder(folder, keep_cells=True)
-    store.seed(ledger, county_layers(county), name=county.name, fictional=is_fictional(folder),
-               source=f"{folder.name}/{ledger.source}")
+    seeded = store.seed(ledger, county_layers(county), name=county.name, fictional=is_fictional(folder),
+                        source=f"{folder.name}/{ledger.source}")
+    if seeded is not None:
+        take_snapshot(store, label="初始数据", who=SYSTEM_USER)
 
 
 def workspace_store(url: str | None = None) -> Store:

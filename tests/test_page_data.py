@@ -165,6 +165,11 @@ def test_importing_an_edited_ledger_updates_every_page(own_store, tmp_path, made
 
     at.switch_page("pages/county_map.py").run()
     assert int(metric(at, "单位总数").replace(",", "")) == before + 1
+    # The import kept a dated snapshot of the new figures, after the seeded one.
+    from services.snapshots import list_snapshots
+
+    snapshots = list_snapshots(open_store(own_store))
+    assert len(snapshots) == 2 and snapshots["units"].iloc[-1] == before + 1
 
 
 def test_an_import_is_refused_when_the_data_changed_after_the_preview(own_store, tmp_path):

@@ -13,6 +13,8 @@ one description.
 - ``unit_history``: every change of every field: who, when, old → new, and why.
 - ``imports``: every import and layer upload with its counts.
 - one table per map layer, in canonical columns, and ``instructors``.
+- ``snapshots``: the county's figures as they stood after an import (totals, per town, per grid,
+  and each unit's status and position, compressed), for the "progress over time" views.
 - ``meta``: the data version (raised by every write: the dashboard's caches key on it), the
   county's name, whether the data is the fictional demo, which layers the county has.
 """
@@ -20,7 +22,7 @@ one description.
 from __future__ import annotations
 
 import shapely
-from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, Table, Text, func
+from sqlalchemy import BigInteger, Column, Float, Integer, LargeBinary, MetaData, Table, Text, func
 from sqlalchemy.types import UserDefinedType
 
 from services.geodata import LAYER_SPECS
@@ -30,7 +32,7 @@ from services.store import gpkg
 LEDGER_FIELDS = tuple(CHINESE_HEADER)  # English names, in the template's order
 LAYER_TABLES = ("towns", "grids", "parks", "buildings", "markets", "centres", "boundary")
 INSTRUCTOR_COLUMNS = ("name", "unit", "phone")
-ATTRIBUTE_TABLES = ("unit_history", "imports", "instructors", "meta", "accounts", "audit_log")
+ATTRIBUTE_TABLES = ("unit_history", "imports", "instructors", "meta", "accounts", "audit_log", "snapshots")
 
 
 class GpkgGeometry(UserDefinedType):
@@ -153,6 +155,18 @@ def build_tables(backend: str) -> tuple[MetaData, dict[str, Table]]:
             Column("who", Text, nullable=False),
             Column("action", Text, nullable=False),
             Column("detail", Text),
+        ),
+        # Dated figures for "progress over time" (services.snapshots): JSON for the small parts,
+        # the units as zlib-compressed columnar JSON (a city's 100k units stay a few MB).
+        "snapshots": Table(
+            "snapshots", metadata, fid(),
+            Column("taken_at", Text, nullable=False),
+            Column("label", Text, nullable=False),
+            Column("import_id", Integer),
+            Column("totals", Text, nullable=False),
+            Column("towns", Text, nullable=False),
+            Column("grids", Text, nullable=False),
+            Column("units", LargeBinary, nullable=False),
         ),
         "instructors": Table(
             "instructors", metadata, fid(),
