@@ -19,6 +19,7 @@ PAGES = [
     st.Page("pages/joint_orgs.py", title="联合党支部", icon=":material/hub:", url_path="joint_orgs"),
     st.Page("pages/blind_spots.py", title="空白点", icon=":material/warning:", url_path="blind_spots"),
     st.Page("pages/centres.py", title="党群服务中心", icon=":material/account_balance:", url_path="centres"),
+    st.Page("pages/briefing.py", title="汇报演示", icon=":material/slideshow:", url_path="briefing"),
     st.Page("pages/data.py", title="数据管理", icon=":material/database:", url_path="data"),
     st.Page("pages/accounts.py", title="账号管理", icon=":material/manage_accounts:", url_path="accounts"),
 ]
@@ -35,6 +36,7 @@ if viewer is None:  # accounts exist and nobody is signed in: the sign-in page i
 
 allowed = [page for page in PAGES if page.url_path not in RESTRICTED or RESTRICTED[page.url_path](viewer)]
 navigation = st.navigation(allowed)
-auth.session_panel(viewer)
+if navigation.url_path != "briefing":  # the projector shows the briefing only (its page hides the sidebar)
+    auth.session_panel(viewer)
 state.policy_panel()
 navigation.run()

@@ -49,6 +49,18 @@ DEFAULT_LAYERS = frozenset({"grids", "grid_labels", "parks", "buildings", "marke
 
 
 @dataclasses.dataclass
+class Marks:
+    """Points a page draws on top of the layers, as one layer with a legend-free name: e.g. the
+    units that changed between two snapshots on the 汇报演示 page. ``points`` has ``x``, ``y``
+    (WGS-84) and ``label`` (a tooltip, raw text: escaped here)."""
+
+    name: str
+    colour: str
+    points: pd.DataFrame
+    radius: int = 10
+
+
+@dataclasses.dataclass
 class MapView:
     """What the map shows: which units, where it looks, on which basemap, which layers."""
 
@@ -61,6 +73,7 @@ class MapView:
     highlight_row: int | None = None  # ledger row of a unit to fly to and open
     focus_bounds: tuple | None = None  # (minx, miny, maxx, maxy) in WGS-84 to zoom to, before focus_grids
     height: int = 640
+    marks: tuple = ()  # Marks layers drawn above the units
 
 
 def build_map(analysis: Analysis, view: MapView) -> folium.Map:
@@ -99,6 +112,8 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
         _centre_layer(analysis, shift).add_to(fmap)
     if "units" in view.layers:
         _unit_layer(view.units, shift).add_to(fmap)
+    for marks in view.marks:
+        _marks_layer(marks, shift).add_to(fmap)
     highlight = _highlight(view, fmap, shift)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     _Legend(analysis.assessment.policy.service_radius_m).add_to(fmap)
@@ -365,6 +380,22 @@ def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson | None
         {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["instructors"],
         style_function=lambda f: {"color": "#6a3d9a", "weight": 1, "fillOpacity": 0.08, "dashArray": "2 3"},
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    )
+
+
+def _marks_layer(marks: Marks, shift: bool) -> folium.GeoJson:
+    """A :class:`Marks` layer: hollow rings in one colour, a tooltip each."""
+    placed = marks.points[marks.points["x"].notna()]
+    x, y = _shift_xy(placed["x"], placed["y"], shift)
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                 "properties": {"tooltip": label}}
+                for lon, lat, label in zip(x, y, popups.texts(placed["label"]))]
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name=popups.text(marks.name),
+        marker=folium.CircleMarker(radius=marks.radius, fill=False),
+        style_function=lambda f, colour=marks.colour: {"color": colour, "weight": 3, "fill": False,
+                                                       "className": "change-mark"},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False) if features else None,
     )
 
 

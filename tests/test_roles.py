@@ -41,7 +41,8 @@ LEADER, TOWN_ACCOUNT, BRIEFING, ADMIN = "网格长秦", "禾丰镇干部", "演�
 ACCOUNTS = {LEADER: ("grid_leader", {"grids": (GRID,)}), TOWN_ACCOUNT: ("town", {"towns": (TOWN,)}),
             BRIEFING: ("demo", {}), ADMIN: ("admin", {})}
 PAGES = {"pages/county_map.py": "全县一张图", "pages/grid.py": "网格", "pages/places.py": "园区与楼宇",
-         "pages/joint_orgs.py": "联合党支部", "pages/blind_spots.py": "空白点", "pages/centres.py": "党群服务中心"}
+         "pages/joint_orgs.py": "联合党支部", "pages/blind_spots.py": "空白点", "pages/centres.py": "党群服务中心",
+         "pages/briefing.py": "汇报演示"}
 ADMIN_ONLY = ("pages/data.py", "pages/accounts.py")
 
 
@@ -214,7 +215,9 @@ def signed_in(name: str) -> AppTest:
 def every_page(at: AppTest, seen: Seen) -> None:
     for page, title in PAGES.items():
         at.switch_page(page).run()
-        assert at.title[0].value == title
+        assert not at.exception, at.exception
+        if page != "pages/briefing.py":  # the projector view has a headline, not a page title
+            assert at.title[0].value == title
         seen.look(at, title)
 
 
