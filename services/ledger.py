@@ -492,6 +492,12 @@ def _parse_date(value: object) -> object:
     text = _nfkc(value)
     if text == "":
         return pd.NaT
+    if re.fullmatch(r"\d{1,7}(\.\d+)?", text):
+        # An Excel serial number kept as text (a CSV saved from Excel, or the store, which keeps
+        # cells as text): the same number a numeric cell would be read as.
+        number = float(text)
+        if 1 <= number < 2958466 and not 1900 <= number <= 2100:
+            return pd.Timestamp(_EXCEL_EPOCH + dt.timedelta(days=int(number)))
     for pattern, parts in _DATE_PATTERNS:
         match = pattern.match(text)
         if match:

@@ -328,3 +328,25 @@ def test_a_zipped_shapefile_without_prj_is_imported_and_reported(store_url, tmp_
 
     assert ".prj" in result.stdout
     assert len(open_store(store_url).load_county().grids) == 60
+
+
+def test_the_messy_ledger_of_the_foundation_keeps_every_value_and_flag_in_the_store(store_url, tmp_path):
+    from test_ledger import messy_workbook
+
+    path = tmp_path / "台账.xlsx"
+    codes = messy_workbook(path)
+    result = cli("import", "--ledger", str(path), "--geodata", str(DEMO), "--db", store_url)
+
+    assert "新增 5" in result.stdout and "拒收 4" in result.stdout
+    for row, column in ((8, "统一社会信用代码"), (9, "统一社会信用代码"), (10, "流动党员数"), (11, "从业人员数")):
+        assert f"第{row}行 {column}" in result.stdout
+    # What the file said is what the store gives back: the same typed units, the same flags.
+    from_file = read_ledger(path)
+    from_store = open_store(store_url).load_ledger()
+    columns = [c for c in from_file.units.columns if c != "row"]
+    same_unit = {"org_elected": "datetime64[s]"}  # one date, whichever resolution pandas picked
+    pd.testing.assert_frame_equal(from_store.units[columns].astype(same_unit), from_file.units[columns].astype(same_unit),
+                                  check_dtype=False)
+    assert sorted((p.column, p.reason) for p in from_store.flagged) == sorted(
+        (p.column, p.reason) for p in from_file.flagged)
+    assert set(from_store.units["credit_code"]) == {codes[0], codes[1], codes[2], codes[3], codes[7]}
