@@ -436,3 +436,30 @@ def test_in_the_browser_a_grid_leader_gets_only_their_grid(browser, role_store, 
         assert page.get_by_text(f"（网格长，{GRID}）").count() == 1
         screenshot(page, "roles_grid_leader_county_map")
         page.close()
+
+
+def test_in_the_browser_a_briefing_account_shows_no_person_and_no_unit(browser, role_store, county):
+    hidden = _people_and_units(county)
+    with running_app({"COUNTY_STORE": role_store}) as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url)
+        page.get_by_label("账号").fill(BRIEFING)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("heading", name="全县一张图").first.wait_for(timeout=60_000)
+        page.wait_for_selector(MAP_FRAME, state="attached", timeout=60_000)
+        markers = page.frame_locator(MAP_FRAME).first.locator("path.unit-marker")
+        markers.first.wait_for(state="attached", timeout=60_000)
+        assert markers.count() == int(county.units["x"].notna().sum()), "every placed unit is drawn"
+
+        map_frame = page.locator(MAP_FRAME).first.element_handle().content_frame()
+        drawn = map_frame.evaluate("""() => Object.values(window.map._layers)
+            .filter(l => l.feature && l.feature.properties && l.feature.properties.n)
+            .map(l => l.feature.properties.n)""")
+        assert drawn and all(name.startswith("某") for name in drawn), "units are drawn under masked names"
+        markup = map_frame.content() + page.content() + page.inner_text("body")
+        assert not set(CODE_WINDOW.findall(markup)) & hidden["统一社会信用代码"]
+        for kind in ("网格长姓名", "网格长电话", "指导员姓名", "指导员电话", "单位名称"):
+            assert not found(hidden[kind], markup), kind
+        screenshot(page, "roles_briefing_county_map")
+        page.close()
