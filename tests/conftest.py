@@ -36,6 +36,15 @@ os.environ.pop("COUNTY_FOLDER", None)
 _serial = itertools.count(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_store():
+    """The session's shared store, filled from the demo before any test looks at it (as the
+    dashboard's first start would), so no test depends on another having opened a page first."""
+    from services.workspace import workspace_store
+
+    return workspace_store(str(_SESSION_STORE))
+
+
 def credit_code(prefix: str = "91") -> str:
     """A fresh valid unified social credit code."""
     return make_code(f"{prefix}530100{next(_serial):09d}")

@@ -225,9 +225,9 @@ def test_overlapping_grids_are_shown_before_the_layer_is_replaced(tmp_path):
                              crs="EPSG:4326")
     path = tmp_path / "新网格.geojson"
     grids.to_file(path, driver="GeoJSON")
-    version = open_store().version()
 
-    at = open_page()
+    at = open_page()  # (the first page opened fills the session's store from the demo)
+    version = open_store().version()
     at.selectbox(key="layer_kind").set_value("grids").run()
     uploader(at, "上传图层").upload(path.name, path.read_bytes(), "application/geo+json").run()
     assert not at.exception, at.exception

@@ -37,6 +37,13 @@ class UnitDiff:
     absent: pd.DataFrame
     returned: list[str]
 
+    @classmethod
+    def nothing(cls) -> "UnitDiff":
+        """The difference of an import without a ledger (a layer upload): no unit touched."""
+        empty = pd.DataFrame(columns=["credit_code", "name"])
+        return cls(added=empty, changed=empty, changes=pd.DataFrame(columns=["credit_code", "name", "field", "old", "new"]),
+                   unchanged=0, absent=pd.DataFrame(columns=["credit_code", "name", "absent_since"]), returned=[])
+
     @property
     def is_empty(self) -> bool:
         """True when the import would change nothing at all."""

@@ -270,7 +270,7 @@ class Store:
             import_id = self._record_import(conn, who, "台账" if ledger is not None else "图层", source, stamp)
             for kind, frame in (layers or {}).items():
                 self._replace_layer(conn, kind, frame)
-            diff = UnitDiff(*(pd.DataFrame(),) * 3, 0, pd.DataFrame(columns=["credit_code", "name", "absent_since"]), [])
+            diff = UnitDiff.nothing()
             rejected = 0
             if ledger is not None:
                 incoming = _incoming_cells(ledger)
