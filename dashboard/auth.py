@@ -85,7 +85,7 @@ def session_panel(viewer: Viewer) -> None:
     if viewer == OPEN_VIEWER:
         st.warning("尚未创建任何账号，当前无需登录即可使用全部功能。创建第一个管理员账号（“账号管理”页或命令 "
                    "`python -m services users add 名称 --role admin --password-stdin`）后，所有页面都需要登录。",
-                   icon="🔓")
+                   icon=":material/lock_open:")
         return
     scope = "、".join(viewer.grids or viewer.towns) or "全县"
     st.sidebar.markdown(f"**{markdown_text(viewer.name)}**（{viewer.role_label}，{markdown_text(scope)}）")
