@@ -24,6 +24,7 @@ from services.analysis import Analysis
 from services.store import Store
 
 from dashboard import auth
+from dashboard.notices import post as _notice, show as show_notice  # noqa: F401
 from dashboard.popups import markdown_text
 
 ROLE_KEY = "account_role"
@@ -49,7 +50,6 @@ ROLE_HELP = {
 }
 AUDIT_COLUMNS = {"at": "时间", "who": "操作人", "action": "操作", "detail": "详情"}
 
-_NOTICE = "_account_admin_notice"
 
 
 # --- what the county has ---------------------------------------------------------------
@@ -107,19 +107,6 @@ def account_table(frame: pd.DataFrame, labels: dict[str, str], now: float | None
     })
 
 
-# --- notices -----------------------------------------------------------------------------
-
-
-def show_notice(slot: str) -> None:
-    """The outcome of the last action in ``slot``, shown once (the run after the click)."""
-    notice = st.session_state.get(_NOTICE)
-    if notice and notice[0] == slot:
-        del st.session_state[_NOTICE]
-        getattr(st, notice[1])(notice[2])
-
-
-def _notice(slot: str, kind: str, message: str) -> None:
-    st.session_state[_NOTICE] = (slot, kind, message)
 
 
 # --- creating ------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from services.store.export import LAYER_KINDS
 from services.template import ledger_template
 
 from dashboard import popups, state
+from dashboard.notices import post as _notice, show as show_notice  # noqa: F401
 
 MAX_UPLOAD_MB = 50
 LEDGER_TYPES = ["xlsx", "xls", "csv"]
@@ -54,7 +55,6 @@ PLACEMENT_COLOURS = {"coordinates": "#0072B2", "building": "#CC79A7", "park": "#
 _LEGEND_COLOURS = {"coordinates": "blue", "building": "violet", "park": "green", "grid": "orange"}
 PREVIEW_POINT_LIMIT = 5000  # a preview, not the county map: enough points to see where they land
 
-_NOTICE = "_data_admin_notice"
 _READ = "_data_admin_read_{}"
 _PREVIEW = "_data_admin_preview"
 _UPLOADER_ROUND = "_data_admin_uploader_round"
@@ -67,18 +67,6 @@ def current_user() -> str:
     """The signed-in account's name, written to the history and the audit log with every
     import, layer and removal (``（尚无账号）`` while no account exists)."""
     return state.viewer().name
-
-
-def show_notice(slot: str) -> None:
-    """The outcome of the last write made in ``slot`` (shown once, after the rerun it caused)."""
-    notice = st.session_state.get(_NOTICE)
-    if notice and notice[0] == slot:
-        del st.session_state[_NOTICE]
-        getattr(st, notice[1])(notice[2])
-
-
-def _notice(slot: str, kind: str, message: str) -> None:
-    st.session_state[_NOTICE] = (slot, kind, message)
 
 
 def uploader_key(slot: str) -> str:

@@ -284,4 +284,4 @@ def downloads(monkeypatch) -> Downloads:
     return files
 
 
-from postgis_support import postgis_url, postgis_db  # noqa: E402,F401
+from postgis_support import demo_store, postgis_db, postgis_url, store_url  # noqa: E402,F401

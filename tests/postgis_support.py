@@ -80,3 +80,24 @@ def postgis_db(postgis_url):
         # FORCE: a connection the code under test left open must not keep the database alive.
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def store_url(request, tmp_path):
+    """An empty store of each kind, for the tests that must hold on both: a GeoPackage file,
+    and a fresh database on the throwaway PostGIS server."""
+    if request.param == "gpkg":
+        return str(tmp_path / "county.gpkg")
+    return request.getfixturevalue("postgis_db")
+
+
+@pytest.fixture
+def demo_store(store_url):
+    """A store of each kind filled with the demo county, as the dashboard's first start fills it."""
+    from conftest import DEMO
+    from services.store import open_store
+    from services.workspace import seed_store
+
+    store = open_store(store_url)
+    seed_store(store, DEMO)
+    return store

@@ -26,23 +26,8 @@ from services.ledger import read_ledger
 from services.rates import coverage_rates, totals
 from services.snapshots import (LIST_COLUMNS, Snapshot, compare, for_viewer, list_snapshots, load_snapshot,
                                 rename_snapshot, take_snapshot)
-from services.store import open_store
-from services.workspace import load_store, seed_store
+from services.workspace import load_store
 
-
-@pytest.fixture(params=["gpkg", "postgis"])
-def store_url(request, tmp_path):
-    """An empty store of each kind: a GeoPackage file, and a fresh PostGIS database."""
-    if request.param == "gpkg":
-        return str(tmp_path / "county.gpkg")
-    return request.getfixturevalue("postgis_db")
-
-
-@pytest.fixture
-def demo_store(store_url):
-    store = open_store(store_url)
-    seed_store(store, DEMO)
-    return store
 
 
 def a_blind_spot(store) -> pd.Series:

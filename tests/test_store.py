@@ -30,20 +30,6 @@ from services.workspace import county_layers, read_folder, seed_store
 LAYER_KINDS = ("towns", "grids", "parks", "buildings", "markets", "centres")
 
 
-@pytest.fixture(params=["gpkg", "postgis"])
-def store_url(request, tmp_path):
-    """An empty store of each kind: a GeoPackage file, and a fresh PostGIS database."""
-    if request.param == "gpkg":
-        return str(tmp_path / "county.gpkg")
-    return request.getfixturevalue("postgis_db")
-
-
-@pytest.fixture
-def demo_store(store_url):
-    store = open_store(store_url)
-    seed_store(store, DEMO)
-    return store
-
 
 def cli(*args: str, check_rc: int | None = 0) -> subprocess.CompletedProcess:
     """``python -m services …`` as a user types it, from the project folder."""
