@@ -54,15 +54,26 @@ def analyse_files(ledger: str | Path, grids: str | Path, policy: Policy = DEFAUL
 def unit_flag_lists(units: pd.DataFrame, flags=UNIT_FLAGS) -> list[list[str]]:
     """Each unit's flags as a list of names, in the order of ``flags``.
 
-    Encoded as a bit mask per unit first: a city has a million units but only a few hundred
-    distinct combinations of flags, so the lists are built once per combination.
+    Built once per combination of flags (see :func:`flag_combinations`): a city has a million
+    units but only a few hundred distinct combinations.
+    """
+    lists, inverse = flag_combinations(units, flags)
+    return [lists[i] for i in inverse]
+
+
+def flag_combinations(units: pd.DataFrame, flags=UNIT_FLAGS) -> tuple[list[list[str]], np.ndarray]:
+    """The distinct combinations of flags among ``units`` (each a list of names in the order of
+    ``flags``) and, per unit, the index of its combination.
+
+    Encoded as a bit mask per unit first, so the lists are built once per combination; the
+    headless report writes each combination's JSON once this way too.
     """
     present = [flag for flag in flags if f"flag_{flag}" in units]
     if not len(units):
-        return []
+        return [], np.zeros(0, dtype=np.int64)
     mask = np.zeros(len(units), dtype=np.int64)
     for bit, flag in enumerate(present):
         mask |= units[f"flag_{flag}"].to_numpy(dtype=bool).astype(np.int64) << bit
     combos, inverse = np.unique(mask, return_inverse=True)
     lists = [[flag for bit, flag in enumerate(present) if combo >> bit & 1] for combo in combos]
-    return [lists[i] for i in inverse]
+    return lists, inverse.reshape(-1)
