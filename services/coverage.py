@@ -19,6 +19,7 @@ from services.county import County
 from services.ledger import ENTERPRISE, QUALITY_FLAGS, SOCIAL_ORG
 from services.placement import PLACEMENT_FLAGS
 from services.settings import DEFAULT_POLICY, Policy
+from services.text import take_distinct
 
 OWN, JOINT, WORK, BLIND = "own", "joint", "work", "blind"
 STATUSES = (OWN, JOINT, WORK, BLIND)
@@ -228,9 +229,19 @@ def _statuses(units: pd.DataFrame, orgs: pd.DataFrame) -> None:
     has_instructor = units["instructor"].notna().to_numpy()
     has_mass_org = units["mass_orgs"].ne("").to_numpy()
     work = ~covering & (has_instructor | has_mass_org)
-    units["status"] = np.select([own, joint, work], [OWN, JOINT, WORK], default=BLIND)
-    units["covering_org"] = np.where(covering, units["org_key"], None)
+    status = np.select([own, joint, work], [0, 1, 2], default=3)  # positions in STATUSES
+    units["status"] = take_distinct(np.array(STATUSES, dtype=object), status, units.index)
+    units["covering_org"] = _where(units["org_key"], covering)
     units["org_units"] = org_units.astype("int64")
+
+
+def _where(values: pd.Series, keep: np.ndarray) -> pd.Series:
+    """``values`` where ``keep``, else missing, typed as pandas types ``np.where(keep, values,
+    None)``; a text column stays Arrow strings instead of a round trip through a million
+    Python strings."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.where(keep)
+    return pd.Series(np.where(keep, values.to_numpy(dtype=object), None), index=values.index)
 
 
 def _unit_rules(units: pd.DataFrame, policy: Policy) -> None:
@@ -279,18 +290,32 @@ def _service_reach(units: pd.DataFrame, county: County, policy: Policy) -> None:
     ux = units["x"].to_numpy()[placed]
     uy = units["y"].to_numpy()[placed]
     scale = np.cos(np.radians(np.nanmean(uy)))
+    # Units in one building or park share a point: each distinct point is searched and
+    # measured once (a quarter of a city's units), then the answers are spread back.
+    spot, spots = _distinct_points(ux, uy)
+    sx, sy = spots.real, spots.imag
     tree = shapely.STRtree(shapely.points(cx * scale, cy))
-    unit_index, centre_index = tree.query_nearest(shapely.points(ux * scale, uy), all_matches=False)
-    nearest = np.empty(placed.sum(), dtype=np.int64)
-    nearest[unit_index] = centre_index
-    _, _, distance = _GEOD.inv(ux, uy, cx[nearest], cy[nearest])
+    spot_index, centre_index = tree.query_nearest(shapely.points(sx * scale, sy), all_matches=False)
+    nearest_of_spot = np.empty(len(spots), dtype=np.int64)
+    nearest_of_spot[spot_index] = centre_index
+    _, _, spot_distance = _GEOD.inv(sx, sy, cx[nearest_of_spot], cy[nearest_of_spot])
     distances = np.full(n, np.nan)
-    distances[placed] = distance
-    names = np.full(n, None, dtype=object)
-    names[placed] = centres["name"].to_numpy(dtype=object)[nearest]
+    distances[placed] = spot_distance[spot]
+    nearest = np.full(n, -1, dtype=np.int64)
+    nearest[placed] = nearest_of_spot[spot]
     units["centre_distance_m"] = distances
-    units["nearest_centre"] = names
+    units["nearest_centre"] = take_distinct(np.append(centres["name"].to_numpy(dtype=object), None),
+                                            nearest, units.index)
     units["flag_outside_service_radius"] = placed & (distances > policy.service_radius_m)
+
+
+def _distinct_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the index of its distinct (x, y); and the distinct points as complex
+    numbers x + iy (an exact pair of floats that pandas can hash in one pass)."""
+    pairs = np.empty(len(x), dtype=np.complex128)
+    pairs.real, pairs.imag = x, y
+    codes, distinct = pd.factorize(pairs)
+    return codes, np.asarray(distinct, dtype=np.complex128)
 
 
 def _grid_rules(units: pd.DataFrame, county: County, policy: Policy) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from services.credit_code import credit_code_problems, normalise_code
 from services.problems import InputError, Problem
-from services.text import compact, map_distinct
+from services.text import compact, map_distinct, take_distinct
 
 # Canonical Chinese header → English name used in code (DOMAIN.md "Ledger template"), in order.
 LEDGER_COLUMNS: dict[str, str] = {
@@ -756,9 +756,12 @@ def _parse_column(values: pd.Series, parse: Callable[[object], object]) -> _Pars
         except _Unreadable:
             parsed[index], error[index] = None, True
     parsed[count] = parse(None)
-    value = pd.Series(parsed[codes], index=values.index)
     if numeric:
-        value = pd.to_numeric(value, errors="coerce").astype("float64")
+        # Parsed numbers are floats, NaN for blank, None for unreadable: all NaN as float64.
+        numbers = pd.to_numeric(pd.Series(parsed, dtype=object), errors="coerce").to_numpy(dtype="float64")
+        value = pd.Series(numbers[codes], index=values.index)
+    else:
+        value = take_distinct(parsed, codes, values.index)
     error_cells = pd.Series(error[codes], index=values.index)
     return _Parsed(value, error_cells)
 

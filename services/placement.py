@@ -17,7 +17,7 @@ import shapely
 from services.coords import to_wgs84
 from services.county import County
 from services.geodata import layer_to_4326_points
-from services.text import compact, map_distinct
+from services.text import compact, map_distinct, take_distinct
 
 COORDINATES, BUILDING, PARK, GRID = "coordinates", "building", "park", "grid"
 PLACEMENT_KINDS = (COORDINATES, BUILDING, PARK, GRID)
@@ -52,7 +52,7 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
     grid_tree = shapely.STRtree(grids.geometry.values)
     x = np.full(n, np.nan)
     y = np.full(n, np.nan)
-    placed_by = np.full(n, None, dtype=object)
+    method = np.full(n, -1, dtype=np.int64)  # index into PLACEMENT_KINDS, -1 while unplaced
     grid_index = np.full(n, -1, dtype=np.int64)
     flags = {flag: np.zeros(n, dtype=bool) for flag in PLACEMENT_FLAGS}
 
@@ -75,7 +75,7 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
     by_coordinates = hit >= 0
     x[by_coordinates], y[by_coordinates] = lon[by_coordinates], lat[by_coordinates]
     grid_index[by_coordinates] = hit[by_coordinates]
-    placed_by[by_coordinates] = COORDINATES
+    method[by_coordinates] = PLACEMENT_KINDS.index(COORDINATES)
 
     ledger_grid, flags["unknown_grid"] = _match_grid(placed["grid"], grids)
     ledger_park, flags["unknown_park"] = _match_names(placed["park"], county.layer("parks"))
@@ -83,50 +83,50 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
 
     # 2. The business building's point.
     buildings = county.layer("buildings").reset_index(drop=True)
-    todo = (placed_by == None) & (ledger_building >= 0)  # noqa: E711 - numpy elementwise
+    todo = (method < 0) & (ledger_building >= 0)
     if todo.any():
         points = layer_to_4326_points(buildings)
         x[todo] = points.x.to_numpy()[ledger_building[todo]]
         y[todo] = points.y.to_numpy()[ledger_building[todo]]
-        placed_by[todo] = BUILDING
+        method[todo] = PLACEMENT_KINDS.index(BUILDING)
 
     # 3. Inside the park: where the park meets the ledger's grid when they meet, else the park.
     parks = county.layer("parks").reset_index(drop=True)
-    todo = (placed_by == None) & (ledger_park >= 0)  # noqa: E711
+    todo = (method < 0) & (ledger_park >= 0)
     if todo.any():
         px, py = _park_points(parks, grids, ledger_park[todo], ledger_grid[todo])
         x[todo], y[todo] = px, py
-        placed_by[todo] = PARK
+        method[todo] = PLACEMENT_KINDS.index(PARK)
 
     # 4. Inside the grid (approximate).
-    todo = (placed_by == None) & (ledger_grid >= 0)  # noqa: E711
+    todo = (method < 0) & (ledger_grid >= 0)
     if todo.any():
         points = grids.geometry.representative_point()
         x[todo] = points.x.to_numpy()[ledger_grid[todo]]
         y[todo] = points.y.to_numpy()[ledger_grid[todo]]
         grid_index[todo] = ledger_grid[todo]
-        placed_by[todo] = GRID
+        method[todo] = PLACEMENT_KINDS.index(GRID)
 
     # Building and park points get their grid by location like everything else.
-    needs_grid = (placed_by != None) & (grid_index < 0)  # noqa: E711
+    needs_grid = (method >= 0) & (grid_index < 0)
     if needs_grid.any():
         located = _grid_of_points(grid_tree, x, y, needs_grid)
         grid_index = np.where(needs_grid, located, grid_index)
-    lost = (placed_by != None) & (grid_index < 0)  # noqa: E711 - a building or park outside every grid
-    placed_by[lost] = None
+    lost = (method >= 0) & (grid_index < 0)  # a building or park outside every grid
+    method[lost] = -1
     x[lost] = y[lost] = np.nan
 
     flags["grid_mismatch"] = (ledger_grid >= 0) & (grid_index >= 0) & (ledger_grid != grid_index)
     placed["x"], placed["y"] = x, y
-    placed["placed_by"] = placed_by
+    placed["placed_by"] = take_distinct(np.array([*PLACEMENT_KINDS, None], dtype=object), method).array
     placed["grid_id"] = _take(grids["id"], grid_index)
-    placed["town_name"] = _towns_of(grids, grid_index, county, x, y)
     points = _Points(x, y)
+    placed["town_name"] = _towns_of(grids, grid_index, county, points)
     placed["park_name"] = _member_of(parks, ledger_park, points)
     placed["building_name"] = _member_of(buildings, ledger_building, points)
     placed["market_name"] = _member_of(county.layer("markets").reset_index(drop=True),
                                        np.full(n, -1, dtype=np.int64), points)
-    placed["unplaced_reason"] = _unplaced_reasons(placed, placed_by, has_coordinates, flags)
+    placed["unplaced_reason"] = _unplaced_reasons(placed, method < 0, has_coordinates, flags)
     for flag, values in flags.items():
         placed[f"flag_{flag}"] = values
     return placed
@@ -208,24 +208,32 @@ def _park_points(parks, grids, park_index: np.ndarray, grid_index: np.ndarray):
     return array[:, 0], array[:, 1]
 
 
-def _take(values: pd.Series, index: np.ndarray) -> np.ndarray:
-    """``values[index]`` with None where the index is -1."""
-    array = values.to_numpy(dtype=object)
-    result = np.full(len(index), None, dtype=object)
-    ok = index >= 0
-    result[ok] = array[index[ok]]
-    return result
+def _take(values: pd.Series, index: np.ndarray):
+    """``values[index]`` with None where the index is -1, as a column (see
+    :func:`services.text.take_distinct`: a layer's few names, not a million strings)."""
+    return take_distinct(np.append(values.to_numpy(dtype=object), None), index).array
 
 
-def _towns_of(grids, grid_index, county: County, x, y) -> np.ndarray:
-    """The town of each placed unit: its grid's town, else the town polygon it lies in."""
-    towns = _take(grids["town"], grid_index) if "town" in grids else np.full(len(grid_index), None, dtype=object)
+def _towns_of(grids, grid_index, county: County, points: "_Points"):
+    """The town of each placed unit: its grid's town, else the town polygon it lies in.
+
+    Worked out per grid and per town, then taken per unit, as a column like :func:`_take`.
+    """
+    distinct = list(grids["town"].to_numpy(dtype=object)) if "town" in grids else [None] * len(grids)
+    none = len(distinct)
+    codes = np.where(grid_index >= 0, grid_index, none)
+    distinct.append(None)
     if county.towns is not None and len(county.towns):
-        missing = np.array([t is None or (isinstance(t, float) and np.isnan(t)) or t == "" for t in towns]) & ~np.isnan(x)
+        blank = np.array([t is None or (isinstance(t, float) and np.isnan(t)) or t == "" for t in distinct])
+        missing = blank[codes] & points.placed
         if missing.any():
-            located = _feature_of_points(county.towns.reset_index(drop=True), _Points(x, y), missing)
-            towns[missing] = _take(county.towns.reset_index(drop=True)["name"], located)[missing]
-    return towns
+            towns = county.towns.reset_index(drop=True)
+            located = _feature_of_points(towns, points, missing)
+            codes = np.where(missing, np.where(located >= 0, len(distinct) + located, none), codes)
+            distinct += list(towns["name"].to_numpy(dtype=object))
+    values = np.empty(len(distinct), dtype=object)
+    values[:] = distinct
+    return take_distinct(values, codes).array
 
 
 class _Points:
@@ -258,10 +266,12 @@ def _member_of(layer: gpd.GeoDataFrame, ledger_index: np.ndarray, points: _Point
     return _take(layer["name"], np.where(ledger_index >= 0, ledger_index, located))
 
 
-def _unplaced_reasons(placed: pd.DataFrame, placed_by, has_coordinates, flags) -> np.ndarray:
-    """Why a unit could not be placed, in words a grid leader can act on."""
-    reasons = np.full(len(placed), None, dtype=object)
-    for position in np.flatnonzero(placed_by == None):  # noqa: E711
+def _unplaced_reasons(placed: pd.DataFrame, unplaced: np.ndarray, has_coordinates, flags):
+    """Why a unit could not be placed, in words a grid leader can act on (a column; the
+    reasons repeat, so each distinct one is converted once)."""
+    reasons: dict[str, int] = {}
+    codes = np.full(len(placed), -1, dtype=np.int64)
+    for position in np.flatnonzero(unplaced):
         parts = []
         parts.append("坐标不在任何网格内" if has_coordinates[position] else "无坐标")
         for column, flag, label in (("building", "unknown_building", "所属楼宇"),
@@ -271,5 +281,7 @@ def _unplaced_reasons(placed: pd.DataFrame, placed_by, has_coordinates, flags) -
                 parts.append(f"{label}“{placed[column].iloc[position]}”在图层中不存在")
         if len(parts) == 1:
             parts.append("未填写可识别的楼宇、园区或网格")
-        reasons[position] = "，".join(parts)
-    return reasons
+        codes[position] = reasons.setdefault("，".join(parts), len(reasons))
+    distinct = np.empty(len(reasons) + 1, dtype=object)
+    distinct[:] = [*reasons, None]
+    return take_distinct(distinct, codes).array

@@ -31,10 +31,28 @@ def compact(value: object) -> str | None:
 
 def map_distinct(values: pd.Series, function: Callable[[object], object]) -> pd.Series:
     """``values.map(function)``, calling ``function`` once per distinct value (and once with
-    None for missing values); the result is an object Series with the same index."""
+    None for missing values); the result is a Series with the same index, typed as pandas
+    would type the mapped values (text becomes pandas' Arrow-backed ``str``)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = [function(value) for value in uniques]
     mapped.append(function(None))  # position -1: the missing value
     result = np.empty(len(mapped), dtype=object)
     result[:] = mapped
-    return pd.Series(result[codes], index=values.index)
+    return take_distinct(result, codes, values.index)
+
+
+def take_distinct(distinct: np.ndarray, codes: np.ndarray, index=None) -> pd.Series:
+    """``pd.Series(distinct[codes], index=index)``: the same values and the same dtype pandas
+    infers, but text is converted to an Arrow string array once per distinct value and then
+    taken, instead of once per row (a million Python strings cost a fifth of a second each
+    time a column is made). Code -1 takes the last value, as numpy indexing does."""
+    distinct = np.asarray(distinct, dtype=object)
+    positions = np.where(codes < 0, len(distinct) + codes, codes) if len(distinct) else codes
+    used = np.bincount(positions, minlength=len(distinct)).astype(bool) if len(positions) else \
+        np.zeros(len(distinct), dtype=bool)
+    dtype = pd.Series(distinct[used]).dtype  # what pandas would infer for the full column
+    if not isinstance(dtype, pd.StringDtype):
+        return pd.Series(distinct[positions], index=index)
+    values = distinct.copy()
+    values[~used] = None  # never taken; keeps the conversion from judging them
+    return pd.Series(pd.array(values, dtype=dtype).take(positions), index=index)
