@@ -245,7 +245,7 @@ def map_area(analysis: Analysis, view: briefing.StepView) -> Analysis:
 
 def show_map(analysis: Analysis, view: county_map.MapView) -> None:
     """The step's map (one key for every step: each step's map is a new component anyway)."""
-    widgets.show_map(county_map.build_map(analysis, view), key="briefing_map", height=view.height)
+    widgets.show_county_map(analysis, view, key="briefing_map")
 
 
 def town_chart(analysis: Analysis) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from services import accounts
 from services.actions import FLAG_LABELS
@@ -14,7 +13,7 @@ from services.coverage import STATUS_LABELS
 from services.filters import UnitFilter
 from services.rates import totals
 
-from dashboard import assets, county_map, state
+from dashboard import assets, county_map, map_component, state
 
 FICTIONAL_BANNER = "当前显示的是虚构示例数据（青禾县），不代表任何真实单位。"
 
@@ -133,13 +132,34 @@ def tianditu_key() -> str | None:
 
 def show_map(fmap, key: str, height: int = 640, on_change=None):
     """Draw a folium map with local assets; panning and zooming never rerun the script, only
-    a click on the map does (``last_clicked``, see ``county_map.clicked_grid``)."""
+    a click on the map does (``last_clicked``, see ``county_map.clicked_grid``). For maps made
+    once, such as an upload's preview; the county's maps go through :func:`show_county_map`."""
+    if _assets_missing():
+        return None
+    return map_component.show(map_component.render(fmap), key, height, on_change)
+
+
+def show_county_map(analysis, view: county_map.MapView, key: str, on_change=None):
+    """Draw ``county_map.build_map(analysis, view)``, rendered once per assessment and view
+    (``county_map.fingerprint``) and kept for every session: a rerun that leaves the map as it
+    was costs a lookup, not a render (see ``dashboard.map_component``)."""
+    if _assets_missing():
+        return None
+    rendered = _rendered_county_map(county_map.fingerprint(analysis, view), analysis, view)
+    return map_component.show(rendered, key, view.height, on_change)
+
+
+@st.cache_resource(max_entries=32, show_spinner="正在绘制地图……")
+def _rendered_county_map(fingerprint: str, _analysis, _view: county_map.MapView) -> map_component.RenderedMap:
+    return map_component.render(county_map.build_map(_analysis, _view))
+
+
+def _assets_missing() -> bool:
+    """Whether the map's local JavaScript is missing; if so, say how to install it."""
     missing = assets.missing_assets()
     if missing:
         st.error(f"{assets.MISSING_MESSAGE}（缺少 {len(missing)} 个文件，如 {missing[0]}）")
-        return None
-    return st_folium(fmap, key=key, height=height, use_container_width=True,
-                     returned_objects=["last_clicked"], on_change=on_change)
+    return bool(missing)
 
 
 def rate_table(frame: pd.DataFrame, label: str) -> pd.DataFrame:

@@ -105,4 +105,4 @@ focus = tuple(grids) or tuple(county_grids.loc[county_grids["town"].isin(towns),
 view = county_map.MapView(units=blind_units, grid_rates=state.grid_rates(), basemap=basemap,
                           tianditu_key=widgets.tianditu_key(), focus_grids=focus, highlight_row=pick,
                           layers=frozenset({"grids", "grid_labels", "centres", "radius", "units"}))
-widgets.show_map(county_map.build_map(analysis, view), key="blind_map")
+widgets.show_county_map(analysis, view, key="blind_map")

@@ -63,8 +63,8 @@ if shown != "不显示单位":
     layers.add("units")
 map_units = places.service_gap(units) if shown == "服务半径外单位" else units
 view = county_map.MapView(units=map_units, grid_rates=state.grid_rates(), basemap=basemap,
-                          tianditu_key=widgets.tianditu_key(), layers=frozenset(layers), focus_bounds=focus_bounds)
-widgets.show_map(county_map.build_map(analysis, view), key="centres_map", height=600)
+                          tianditu_key=widgets.tianditu_key(), layers=frozenset(layers), focus_bounds=focus_bounds, height=600)
+widgets.show_county_map(analysis, view, key="centres_map")
 st.caption(f"虚线圈为各中心{radius:,.0f}米服务半径；点击★查看中心的级别、面积和开放时间。")
 
 # --- the centres ------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ if query:
 view = county_map.MapView(units=shown, grid_rates=state.grid_rates(), basemap=basemap,
                           tianditu_key=widgets.tianditu_key(), focus_grids=unit_filter.grids,
                           highlight_row=highlight)
-widgets.show_map(county_map.build_map(analysis, view), key="county_map")
+widgets.show_county_map(analysis, view, key="county_map")
 clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"), basemap)
 if clicked:
     name = analysis.county.grids.set_index("id").loc[clicked, "name"]

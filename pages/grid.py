@@ -59,7 +59,7 @@ def _pick_grid():
 
 view = county_map.MapView(units=units, grid_rates=state.grid_rates(), basemap=basemap,
                           tianditu_key=widgets.tianditu_key(), focus_grids=(grid_id,), height=520)
-widgets.show_map(county_map.build_map(analysis, view), key="grid_map", height=520, on_change=_pick_grid)
+widgets.show_county_map(analysis, view, key="grid_map", on_change=_pick_grid)
 
 todo = grid_todo(analysis, grid_id)
 ledger = unit_table(units)

@@ -114,8 +114,8 @@ view = county_map.MapView(
     units=map_units, grid_rates=state.grid_rates(), basemap=basemap, tianditu_key=widgets.tianditu_key(),
     layers=frozenset({"grids", "grid_labels", "parks", "buildings", "markets", "links", "units"}),
     focus_bounds=points_bounds(placed["x"], placed["y"]) if len(placed) else None,
-    focus_grids=() if len(placed) else tuple(members["grid_id"].dropna().unique()))
-widgets.show_map(county_map.build_map(analysis, view), key="joint_map", height=520)
+    focus_grids=() if len(placed) else tuple(members["grid_id"].dropna().unique()), height=520)
+widgets.show_county_map(analysis, view, key="joint_map")
 st.caption("连线从党组织所在单位（台账中第一个已定位的成员单位）连到各成员单位；红色粗线为超过联合组建上限的党组织。")
 if len(placed) < len(members):
     st.caption(f"另有{len(members) - len(placed)}家成员单位无法定位，未在地图上显示。")

@@ -113,8 +113,8 @@ widgets.kpi_cards(tenants)
 drawn = places.spread_stacked(tenants)
 bounds = places.place_bounds(analysis, kind, name, tenants=drawn)
 view = county_map.MapView(units=drawn, grid_rates=state.grid_rates(), basemap=basemap,
-                          tianditu_key=widgets.tianditu_key(), focus_bounds=bounds)
-widgets.show_map(county_map.build_map(analysis, view), key="places_map", height=560)
+                          tianditu_key=widgets.tianditu_key(), focus_bounds=bounds, height=560)
+widgets.show_county_map(analysis, view, key="places_map")
 caption = "地图只显示该处的入驻单位，连线为共建党组织与其成员单位。"
 if drawn["spread"].any():
     caption += f"{int(drawn['spread'].sum())}家单位按楼宇（同一位置）定位，图上环绕该位置排开显示，为示意位置。"

@@ -4,6 +4,7 @@ tables and downloads as a user would see them."""
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -27,6 +28,13 @@ def map_script(at: AppTest) -> str:
     maps = [e for e in at.main if type(e).__name__ == "UnknownElement"]
     assert len(maps) == 1
     return json.loads(maps[0].proto.json_args)["script"]
+
+
+def map_units(at: AppTest) -> dict[str, dict]:
+    """The units drawn on the page's map, by credit code: each unit's popup data (``k`` is its
+    style: status, priority, approximate; see ``dashboard.popups.unit_properties``)."""
+    found = (json.loads(p) for p in re.findall(r'"properties": (\{[^{}]*\})', map_script(at)))
+    return {p["c"]: p for p in found if "c" in p and "k" in p}
 
 
 def shows(script: str, text: str) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import metric, signed_in, table_with
+from apptest_support import map_units, metric, signed_in, table_with
+from services.ledger import REASONS_NO_ORG
 from services.store import open_store
 
 GRID = "QH-01-01"  # a demo grid with blind units
@@ -54,6 +55,7 @@ def test_a_grid_leader_records_a_new_party_branch_and_every_figure_follows(own_s
     unit = blind_unit(at)
     code, members = unit["统一社会信用代码"], int(unit["正式党员数"])
     version = open_store(own_store).unit(code)["version"]
+    assert map_units(at)[code]["k"].startswith("blind")
 
     at.selectbox(key=FORM).select(code).run()
     assert field(at, "正式党员数").value == members, "the form starts at the stored values"
@@ -82,6 +84,21 @@ def test_a_grid_leader_records_a_new_party_branch_and_every_figure_follows(own_s
     shown = units[units["统一社会信用代码"].eq(code)].iloc[0]
     assert shown["覆盖状态"] == "单独组建" and shown["正式党员数"] == members + 3
     assert field(at, "正式党员数").value == members + 3, "the form shows the saved unit"
+    assert map_units(at)[code]["k"] == "own", "the map is drawn again, not kept from before the edit"
+
+
+def test_a_recorded_reason_shows_at_once_in_the_units_popup_on_the_map(own_store):
+    """A reason changes no figure, only what the unit's popup says: the map the page keeps
+    between reruns must still be drawn again."""
+    at = open_grid("张网格长")
+    code = blind_unit(at)["统一社会信用代码"]
+    reason = next(r for r in REASONS_NO_ORG if r != map_units(at)[code]["x"])
+
+    at.selectbox(key=FORM).select(code).run()
+    field(at, "未建党组织原因").select(reason)
+    save(at)
+
+    assert map_units(at)[code]["x"] == reason
 
 
 def test_a_negative_count_is_refused_and_nothing_is_saved(own_store):
