@@ -68,7 +68,7 @@ def _report(args) -> int:
     from services.analysis import analyse
     from services.county import county_files, load_county
     from services.ledger import read_ledger
-    from services.report import build_report, report_json, summary_lines
+    from services.report import build_report, report_json_chunks, summary_lines
     from services.settings import DEFAULT_POLICY
 
     layers = {k: getattr(args, k) for k in ("grids", "towns", "parks", "buildings", "markets",
@@ -88,7 +88,8 @@ def _report(args) -> int:
     if args.json:
         # The same bytes as orjson.dumps(build_report(...)), written column by column: a
         # city's 200 MB report would otherwise first become a million dicts.
-        sys.stdout.buffer.write(report_json(analysis))
+        for chunk in report_json_chunks(analysis):
+            sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.write(b"\n")
         sys.stdout.flush()
     else:

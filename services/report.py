@@ -34,7 +34,13 @@ def build_report(analysis: Analysis) -> dict:
 
 def report_json(analysis: Analysis) -> bytes:
     """:func:`build_report` as JSON, exactly the bytes ``orjson.dumps(build_report(analysis))``
-    gives, without building a dict per unit.
+    gives, without building a dict per unit (see :func:`report_json_chunks`)."""
+    return b"".join(report_json_chunks(analysis))
+
+
+def report_json_chunks(analysis: Analysis) -> list:
+    """:func:`report_json` as consecutive pieces (bytes or memoryviews), to write one after
+    the other without first copying a city's 200 MB into one object.
 
     Why: a city's report lists a million units, and making a million dicts (then walking them
     to encode) took longer than all the rules together. The units are written column by column
@@ -42,7 +48,7 @@ def report_json(analysis: Analysis) -> bytes:
     """
     head = orjson.dumps(_summary(analysis))  # {"totals":…,"flags":…,"grids":…}
     tail = orjson.dumps(_problems(analysis))  # {"rejected":…,"unplaced":…}
-    return b"".join((head[:-1], b',"units":', _units_json(analysis.units), b",", tail[1:]))
+    return [head[:-1], b',"units":', *_units_json(analysis.units), b",", tail[1:]]
 
 
 def _summary(analysis: Analysis) -> dict:
@@ -101,60 +107,87 @@ def _unit_entries(units: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _units_json(units: pd.DataFrame) -> bytes:
-    """The ``units`` list of :func:`_unit_entries` as orjson writes it, built with vectorised
-    string joins: each column becomes the JSON text of its values once per distinct value,
-    then one row's pieces are joined per unit in Arrow, with no Python object per unit."""
+def _units_json(units: pd.DataFrame) -> list:
+    """The ``units`` list of :func:`_unit_entries` as orjson writes it, as pieces to write in
+    order: every unit's entry is joined from its columns' JSON texts in one vectorised Arrow
+    call, with no Python object per unit."""
     if not len(units):
-        return b"[]"
+        return [b"[]"]
     combos, inverse = flag_combinations(units)
-    pieces = [pa.array(units["row"].to_numpy(dtype="int64")).cast(pa.large_string())]
+    flags = pa.array([orjson.dumps(c).decode() for c in combos], pa.large_string()).take(inverse)
+    parts: list = ['{"row":', pa.array(units["row"].to_numpy(dtype="int64")).cast(pa.large_string())]
     for key, column in _UNIT_TEXT_COLUMNS.items():
-        pieces.append(_json_texts(units[column]))
-    pieces.append(pa.array([orjson.dumps(c).decode() for c in combos], pa.large_string()).take(inverse))
-    keys = ["row", *_UNIT_TEXT_COLUMNS, "flags"]
-    parts = [pa.scalar('{"row":', pa.large_string()), pieces[0]]
-    for key, piece in zip(keys[1:], pieces[1:]):
-        parts += [pa.scalar(f',"{key}":', pa.large_string()), piece]
-    parts.append(pa.scalar("},", pa.large_string()))
-    entries = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+        texts, needs_quotes = _json_texts(units[column])
+        parts += [f',"{key}":"', texts, '"'] if needs_quotes else [f',"{key}":', texts]
+    parts += [',"flags":', flags, "},"]
+    entries = pc.binary_join_element_wise(*_merge_literals(parts), pa.scalar("", pa.large_string()))
     _, offsets, data = entries.buffers()
     first, last = np.frombuffer(offsets, dtype=np.int64)[[entries.offset, entries.offset + len(entries)]]
-    return b"[" + memoryview(data)[first:last - 1].tobytes() + b"]"  # the last "," dropped
+    return [b"[", memoryview(data)[first:last - 1], b"]"]  # without the last entry's ","
 
 
-# What orjson escapes in a string (checked over every code point): control characters, the
-# quote and the backslash. Any other text is written as is between quotes.
-_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+def _merge_literals(parts: list) -> list:
+    """Adjacent literal texts joined into one Arrow scalar (fewer, longer pieces to join)."""
+    merged: list = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    return [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in merged]
 
 
-def _json_texts(column: pd.Series) -> pa.Array:
-    """Each value of ``column`` as the JSON text orjson writes for it (``null`` when missing),
-    encoded once per distinct value: text is quoted in Arrow (the rare text with a character
-    JSON escapes goes through orjson itself), anything else through orjson."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    texts = _as_arrow_text(uniques)
-    if texts is None:
-        tokens = pa.array([orjson.dumps(value).decode() for value in _nullable(pd.Series(uniques, dtype=object))],
-                          pa.large_string())
-    else:
+def _json_texts(column: pd.Series) -> tuple[pa.Array, bool]:
+    """The JSON text orjson writes for each value of ``column`` (``null`` when missing), and
+    whether that text still needs its quotes around it.
+
+    Arrow-backed text is used as is when nothing in it needs escaping and nothing is missing
+    (the usual case: names, credit codes, statuses), so the quotes go into the literal pieces
+    around it; otherwise each value becomes its full JSON text, through orjson for the rare
+    value with a character JSON escapes. Other columns are encoded once per distinct value.
+    """
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        texts = pa.array(column.array).cast(pa.large_string())
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        escape = _rows_to_escape(texts)
+        if escape is None and texts.null_count == 0:
+            return texts, True
         quote = pa.scalar('"', pa.large_string())
-        tokens = pc.binary_join_element_wise(quote, texts, quote, pa.scalar("", pa.large_string()))
-        special = np.flatnonzero(pc.match_substring_regex(texts, _NEEDS_ESCAPE).to_numpy(zero_copy_only=False))
-        if len(special):
-            tokens = tokens.to_numpy(zero_copy_only=False).astype(object)
-            tokens[special] = [orjson.dumps(text).decode() for text in texts.take(special).to_pylist()]
-            tokens = pa.array(tokens, pa.large_string())
-    tokens = pa.concat_arrays([tokens, pa.array(["null"], pa.large_string())])
-    return tokens.take(np.where(codes < 0, len(uniques), codes))
+        tokens = pc.fill_null(pc.binary_join_element_wise(quote, texts, quote, pa.scalar("", pa.large_string())),
+                              pa.scalar("null", pa.large_string()))
+        if escape is not None:
+            escaped = [orjson.dumps(text).decode() for text in texts.filter(escape).to_pylist()]
+            tokens = pc.replace_with_mask(tokens, pa.array(escape), pa.array(escaped, pa.large_string()))
+        return tokens, False
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    distinct = [orjson.dumps(value).decode() for value in _nullable(pd.Series(uniques, dtype=object))]
+    tokens = pa.array([*distinct, "null"], pa.large_string())
+    return tokens.take(np.where(codes < 0, len(distinct), codes)), False
 
 
-def _as_arrow_text(values) -> pa.Array | None:
-    """Distinct values as an Arrow text array, or None when they are not all text."""
-    try:
-        return pa.array(values, type=pa.large_string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+# What orjson escapes in a string (checked over every code point): the control characters,
+# the quote and the backslash. All are ASCII, and UTF-8 never uses an ASCII byte inside a
+# multi-byte character, so looking at the bytes finds them.
+_ESCAPED_BYTES = (0x22, 0x5C)
+
+
+def _rows_to_escape(texts: pa.Array) -> np.ndarray | None:
+    """Which present values contain a character JSON escapes (None when none does), read
+    off the array's UTF-8 bytes with numpy instead of a regular expression per value."""
+    _, offsets, data = texts.buffers()
+    if data is None or len(texts) == 0:
         return None
+    offsets = np.frombuffer(offsets, dtype=np.int64)[texts.offset: texts.offset + len(texts) + 1]
+    content = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    hits = np.flatnonzero((content < 0x20) | (content == _ESCAPED_BYTES[0]) | (content == _ESCAPED_BYTES[1]))
+    if not len(hits):
+        return None
+    rows = np.searchsorted(offsets, hits + offsets[0], side="right") - 1
+    escape = np.zeros(len(texts), dtype=bool)
+    escape[rows] = True
+    escape &= texts.is_valid().to_numpy(zero_copy_only=False)
+    return escape if escape.any() else None
 
 
 def _nullable(column: pd.Series) -> list:
