@@ -389,11 +389,22 @@ def _find_header(raw: pd.DataFrame, file_name: str) -> tuple[int, dict[str, int]
 
 
 def _blank_rows(body: pd.DataFrame) -> pd.Series:
-    """Rows with no content at all (blank rows in the middle of a ledger are normal)."""
-    filled = np.zeros(len(body), dtype=bool)
+    """Rows with no content at all (blank rows in the middle of a ledger are normal).
+
+    Each column is only looked at in the rows still blank so far: the first column (the name,
+    in any real ledger) settles nearly every row, so a city's ledger is not stripped cell by
+    cell across all of its columns.
+    """
+    blank = np.ones(len(body), dtype=bool)
     for position in range(body.shape[1]):
-        filled |= ~_blank_cells(body.iloc[:, position])
-    return pd.Series(~filled, index=body.index)
+        undecided = np.flatnonzero(blank)
+        if len(undecided) == 0:
+            break
+        column = body.iloc[:, position]
+        if len(undecided) < len(body):
+            column = column.iloc[undecided]
+        blank[undecided] = _blank_cells(column)
+    return pd.Series(blank, index=body.index)
 
 
 def _blank_cells(values: pd.Series) -> np.ndarray:
