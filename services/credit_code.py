@@ -47,7 +47,6 @@ _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _INVALID = 255
 # byte → value of the character, 255 when not allowed (for bytes.translate)
 _VALUE_TABLE = bytes(_VALUE.get(chr(b), _INVALID) for b in range(256))
-_ALPHABET_ARRAY = np.array(list(ALPHABET))
 
 
 # --------------------------------------------------------------------------- single codes
@@ -127,6 +126,13 @@ def _normalised(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     over the whole column (upper case; whitespace, control characters and the padding
     removed), so it costs the same however many codes need fixing.
     """
+    ascii_column = _ascii_arrow_column(series)
+    if ascii_column is not None:
+        content, offsets = ascii_column
+        keep = (content > 32) & (content != 127)
+        counted = np.zeros(content.size + 1, dtype=np.int64)  # kept bytes before each byte
+        np.cumsum(keep, out=counted[1:])
+        return np.frombuffer(content.tobytes().translate(_UPPER, _DELETE), dtype=np.uint8), counted[offsets]
     values = series.to_numpy(dtype=object, na_value="")
     n = values.size
     if n == 0:
@@ -148,6 +154,36 @@ def _normalised(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(length, out=offsets[1:])
     return data, offsets
+
+
+def _ascii_arrow_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """An Arrow-backed text column's UTF-8 bytes, concatenated, and its n + 1 offsets into
+    them (missing values empty), when every byte is ASCII; else None.
+
+    Why: the bytes are already laid out as :func:`_normalised` wants them, so a million codes
+    read from a CSV need no Python string each (nor a fixed-width copy).
+    """
+    if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(series.array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count:
+        array = pc.fill_null(array, "")
+    offset_type = {pa.string(): np.int32, pa.large_string(): np.int64}.get(array.type)
+    if offset_type is None:
+        return None
+    _, offsets, data = array.buffers()
+    offsets = np.frombuffer(offsets, dtype=offset_type)[array.offset: array.offset + len(array) + 1]
+    offsets = offsets.astype(np.int64)
+    content = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data is not None else \
+        np.zeros(0, dtype=np.uint8)
+    if content.size and content.max() > 127:
+        return None
+    return content, offsets - offsets[0]
 
 
 def _rows(data: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
@@ -205,12 +241,13 @@ def credit_code_problems(series: pd.Series) -> pd.Series:
     data, offsets = _normalised(series)
     n = offsets.size - 1
     length = np.diff(offsets)
-    out = np.full(n, "", dtype=object)
-    out[length == 0] = EMPTY
+    # Each row's reason as an index into a few distinct texts (most rows: 0, valid), so a
+    # million codes never become a million Python strings.
+    reasons = _Reasons(n)
+    reasons.set(length == 0, EMPTY)
     wrong_length = (length != 0) & (length != 18)
     if wrong_length.any():
-        out[wrong_length] = np.strings.add(
-            np.strings.add(_LENGTH[0], length[wrong_length].astype(str)), _LENGTH[1])
+        reasons.set_each(wrong_length, [f"{_LENGTH[0]}{k}{_LENGTH[1]}" for k in length[wrong_length]])
 
     rows = np.flatnonzero(length == 18)
     if rows.size:
@@ -232,10 +269,36 @@ def credit_code_problems(series: pd.Series) -> pd.Series:
         if illegal.any():
             at = np.flatnonzero(illegal)
             points = chars[at, (value[at] == _INVALID).argmax(axis=1)]
-            distinct, inverse = np.unique(points, return_inverse=True)
-            shown = np.array([_show(int(p)) for p in distinct], dtype=str)[inverse.reshape(-1)]
-            out[rows[at]] = np.strings.add(np.strings.add(_ILLEGAL[0], shown), _ILLEGAL[1])
+            reasons.set_each(_positions(n, rows[at]),
+                             [f"{_ILLEGAL[0]}{_show(int(p))}{_ILLEGAL[1]}" for p in points])
         if wrong_check.any():
-            out[rows[wrong_check]] = np.strings.add(
-                np.strings.add(_CHECK[0], _ALPHABET_ARRAY[expected[wrong_check]]), _CHECK[1])
-    return pd.Series(out, index=series.index, name=series.name, dtype="str")
+            reasons.set_each(_positions(n, rows[wrong_check]),
+                             [f"{_CHECK[0]}{ALPHABET[e]}{_CHECK[1]}" for e in expected[wrong_check]])
+    return reasons.series(series.index, series.name)
+
+
+def _positions(n: int, where: np.ndarray) -> np.ndarray:
+    """A boolean mask of ``n`` rows, true at ``where``."""
+    mask = np.zeros(n, dtype=bool)
+    mask[where] = True
+    return mask
+
+
+class _Reasons:
+    """Per row, the index of its reason among the distinct reasons so far ("" first)."""
+
+    def __init__(self, n: int):
+        self.texts: dict[str, int] = {"": 0}
+        self.codes = np.zeros(n, dtype=np.int64)
+
+    def set(self, mask: np.ndarray, text: str) -> None:
+        """Give every row of ``mask`` the same reason."""
+        self.codes[mask] = self.texts.setdefault(text, len(self.texts))
+
+    def set_each(self, mask: np.ndarray, texts: list[str]) -> None:
+        """Give the rows of ``mask``, in order, one reason each."""
+        self.codes[mask] = [self.texts.setdefault(text, len(self.texts)) for text in texts]
+
+    def series(self, index, name) -> pd.Series:
+        """The reasons as a ``str`` Series."""
+        return pd.Series(pd.array(list(self.texts), dtype="str").take(self.codes), index=index, name=name)

@@ -17,7 +17,7 @@ import shapely
 from services.coords import to_wgs84
 from services.county import County
 from services.geodata import layer_to_4326_points
-from services.text import compact, map_distinct, take_distinct
+from services.text import compact, take_distinct
 
 COORDINATES, BUILDING, PARK, GRID = "coordinates", "building", "park", "grid"
 PLACEMENT_KINDS = (COORDINATES, BUILDING, PARK, GRID)
@@ -62,8 +62,11 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
     crs = placed["crs"].fillna("WGS84").to_numpy(dtype=object)
     has_coordinates = ~(np.isnan(source_lon) | np.isnan(source_lat))
     lon, lat = to_wgs84(source_lon, source_lat, crs)
-    hit = _grid_of_points(grid_tree, lon, lat, has_coordinates)
+    own = np.flatnonzero(has_coordinates)
+    own_points = shapely.points(lon[own], lat[own])
+    hit = _first_hits(grid_tree, own_points, own, n)
     missed = has_coordinates & (hit < 0)
+    swap = np.zeros(n, dtype=bool)
     if missed.any():
         swapped_lon, swapped_lat = to_wgs84(source_lat, source_lon, crs)
         swapped_hit = _grid_of_points(grid_tree, swapped_lon, swapped_lat, missed)
@@ -120,7 +123,9 @@ def place_units(units: pd.DataFrame, county: County) -> pd.DataFrame:
     placed["x"], placed["y"] = x, y
     placed["placed_by"] = take_distinct(np.array([*PLACEMENT_KINDS, None], dtype=object), method).array
     placed["grid_id"] = _take(grids["id"], grid_index)
-    points = _Points(x, y)
+    kept = by_coordinates[own] & ~swap[own]  # drawn where their own point already is
+    points = _Points(x, y, known=(own[kept], own_points[kept]))
+    del own_points
     placed["town_name"] = _towns_of(grids, grid_index, county, points)
     placed["park_name"] = _member_of(parks, ledger_park, points)
     placed["building_name"] = _member_of(buildings, ledger_building, points)
@@ -169,10 +174,8 @@ def _match_names(references: pd.Series, layer: gpd.GeoDataFrame) -> tuple[np.nda
         key = compact(name)
         if key is not None:
             lookup.setdefault(key, index)
-    keys = map_distinct(references, compact)
-    matched = keys.map(lookup).fillna(-1).astype("int64").to_numpy()
-    unknown = (keys.notna().to_numpy()) & (matched < 0)
-    return matched, unknown
+    matched, named = _look_up(references, lookup)
+    return matched, named & (matched < 0)
 
 
 def _match_grid(references: pd.Series, grids: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -182,9 +185,18 @@ def _match_grid(references: pd.Series, grids: gpd.GeoDataFrame) -> tuple[np.ndar
         for key in (compact(grid_id), compact(name)):
             if key is not None:
                 lookup.setdefault(key, index)
-    keys = map_distinct(references, compact)
-    matched = keys.map(lookup).fillna(-1).astype("int64").to_numpy()
-    return matched, keys.notna().to_numpy() & (matched < 0)
+    matched, named = _look_up(references, lookup)
+    return matched, named & (matched < 0)
+
+
+def _look_up(references: pd.Series, lookup: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the index ``lookup`` gives its reference's :func:`compact` key (-1 when none),
+    and whether it has a key at all; worked out once per distinct reference."""
+    codes, uniques = pd.factorize(references, use_na_sentinel=True)
+    keys = [compact(value) for value in uniques] + [compact(None)]  # code -1: missing
+    matched = np.array([-1 if key is None else lookup.get(key, -1) for key in keys], dtype=np.int64)
+    named = np.array([key is not None for key in keys], dtype=bool)
+    return matched[codes], named[codes]
 
 
 def _park_points(parks, grids, park_index: np.ndarray, grid_index: np.ndarray):
@@ -240,10 +252,16 @@ class _Points:
     """The placed units' points, made once and shared by the park, building and market joins
     (making a million shapely points costs a third of a second each time)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray):
+    def __init__(self, x: np.ndarray, y: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None):
+        """``known``: positions whose point at (x, y) was already made, and those points."""
         self.placed = ~np.isnan(x)
         self.geometry = np.full(len(x), None, dtype=object)
-        self.geometry[self.placed] = shapely.points(x[self.placed], y[self.placed])
+        todo = self.placed.copy()
+        if known is not None:
+            positions, geometries = known
+            self.geometry[positions] = geometries
+            todo[positions] = False
+        self.geometry[todo] = shapely.points(x[todo], y[todo])
 
 
 def _feature_of_points(layer: gpd.GeoDataFrame, points: _Points, mask: np.ndarray) -> np.ndarray:
