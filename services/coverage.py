@@ -17,6 +17,7 @@ from pyproj import Geod
 
 from services.county import County
 from services.ledger import ENTERPRISE, QUALITY_FLAGS, SOCIAL_ORG
+from services.nearest import nearest_points
 from services.placement import PLACEMENT_FLAGS
 from services.settings import DEFAULT_POLICY, Policy
 from services.text import take_distinct
@@ -270,9 +271,9 @@ def _unit_rules(units: pd.DataFrame, policy: Policy) -> None:
 def _service_reach(units: pd.DataFrame, county: County, policy: Policy) -> None:
     """Distance from each placed unit to its nearest centre, geodesic metres (R9).
 
-    The nearest centre is found with a spatial index in a local equirectangular frame (metres
-    east and north), then its geodesic distance is measured on the WGS-84 ellipsoid. Without a
-    centres layer the reach cannot be judged and no unit is flagged.
+    The nearest centre is found in a local equirectangular frame (metres east and north, see
+    :func:`services.nearest.nearest_points`), then its geodesic distance is measured on the
+    WGS-84 ellipsoid. Without a centres layer the reach cannot be judged and no unit is flagged.
     """
     n = len(units)
     units["centre_distance_m"] = np.nan
@@ -294,10 +295,7 @@ def _service_reach(units: pd.DataFrame, county: County, policy: Policy) -> None:
     # measured once (a quarter of a city's units), then the answers are spread back.
     spot, spots = _distinct_points(ux, uy)
     sx, sy = spots.real, spots.imag
-    tree = shapely.STRtree(shapely.points(cx * scale, cy))
-    spot_index, centre_index = tree.query_nearest(shapely.points(sx * scale, sy), all_matches=False)
-    nearest_of_spot = np.empty(len(spots), dtype=np.int64)
-    nearest_of_spot[spot_index] = centre_index
+    nearest_of_spot = nearest_points(sx * scale, sy, cx * scale, cy)
     _, _, spot_distance = _GEOD.inv(sx, sy, cx[nearest_of_spot], cy[nearest_of_spot])
     distances = np.full(n, np.nan)
     distances[placed] = spot_distance[spot]

@@ -136,3 +136,107 @@ def _pick(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     found = index >= 0
     picked[found] = np.asarray(values, dtype=object)[index[found]]
     return picked
+
+
+def nearest_points(qx: np.ndarray, qy: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """For each query point, the index of the nearest of the points ``px``/``py`` (planar
+    distance); all -1 when there are no points.
+
+    Why not a tree walk per query: a city asks this for a million units against two thousand
+    centres, and shapely's ``query_nearest`` (plus making a million points for it) cost two
+    seconds. Here the plane is cut into square cells about as large as the spacing of the
+    points; the few points that can be nearest to anything in a cell are listed once per
+    occupied cell, and every query is compared with its cell's list in one vectorised step.
+    Exact: a point is listed for a cell whenever it lies within (distance from the cell's
+    centre to its nearest point) + (the cell's diagonal) of that centre, and the nearest point
+    of any query in the cell always does. Among points at exactly the same distance the lowest
+    index wins. Layouts where the lists would grow large (points scattered over a vast area)
+    use the spatial index instead.
+    """
+    n, m = len(qx), len(px)
+    if m == 0 or n == 0:
+        return np.full(n, -1, dtype=np.int64)
+    table = _candidate_table(qx, qy, px, py)
+    if table is None:
+        return _tree_nearest(qx, qy, px, py)
+    cell, candidates = table
+    nearest = np.empty(n, dtype=np.int64)
+    tied = np.zeros(n, dtype=bool)
+    # Queries grouped by how long their cell's list is (rounded up to a power of two), so a
+    # few long lists do not make every query compare with that many points.
+    lengths = (candidates >= 0).sum(axis=1)
+    group = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)[cell]
+    for width_log in np.unique(group):
+        width = min(1 << int(width_log), candidates.shape[1])
+        members = np.flatnonzero(group == width_log)
+        step = max(1, 2_000_000 // width)  # queries per block: bounded memory
+        for start in range(0, len(members), step):
+            rows = members[start:start + step]
+            nearest[rows], tied[rows] = _nearest_listed(qx[rows], qy[rows], candidates[cell[rows], :width], px, py)
+    if tied.any():
+        # Two points (about) as near: answer as the spatial index always has, so the choice
+        # (the centre named on the dashboard) does not change with the method.
+        nearest[tied] = _tree_nearest(qx[tied], qy[tied], px, py)
+    return nearest
+
+
+def _nearest_listed(qx, qy, ids, px, py) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest of each query's listed points (``ids``, -1 padded), and whether another
+    listed point is as near or within rounding of it."""
+    dx = px[ids] - qx[:, None]
+    dy = py[ids] - qy[:, None]
+    distance = dx * dx + dy * dy
+    distance[ids < 0] = np.inf
+    rows = np.arange(len(ids))
+    best = distance.argmin(axis=1)
+    least = distance[rows, best]
+    tied = (distance <= least[:, None] * (1 + 1e-12) + 1e-300).sum(axis=1) > 1
+    return ids[rows, best], tied
+
+
+_CELL_FACTOR = 0.7  # cell side ÷ typical spacing: smaller cells, shorter lists, more cells
+_MAX_CANDIDATES = 256  # per cell; beyond this the spatial index is quicker
+_MAX_PAIRS = 50_000_000  # occupied cells × points measured to build the lists
+
+
+def _candidate_table(qx, qy, px, py) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each query's cell number and, per occupied cell, the points that can be nearest to
+    somewhere in it (ascending, padded with -1); None when that would be too large."""
+    m = len(px)
+    # The cell side: the points' typical spacing, from the box holding 90% of them either way
+    # (one point placed far away must not make every cell huge).
+    low_x, high_x = np.percentile(px, [5, 95])
+    low_y, high_y = np.percentile(py, [5, 95])
+    area = (high_x - low_x) * (high_y - low_y)
+    x0, y0 = min(qx.min(), px.min()), min(qy.min(), py.min())
+    span = max(qx.max(), px.max()) - x0, max(qy.max(), py.max()) - y0
+    size = max(_CELL_FACTOR * np.sqrt(area / (0.81 * m)), max(span) / 4096, 1e-9)
+    columns = int(span[0] // size) + 1
+    cell = ((qy - y0) // size).astype(np.int64) * columns + ((qx - x0) // size).astype(np.int64)
+    cells, cell = np.unique(cell, return_inverse=True)
+    if len(cells) * m > _MAX_PAIRS:
+        return None
+    centre_x = x0 + (cells % columns + 0.5) * size
+    centre_y = y0 + (cells // columns + 0.5) * size
+    dx = px[None, :] - centre_x[:, None]
+    dy = py[None, :] - centre_y[:, None]
+    distance = np.sqrt(dx * dx + dy * dy)
+    limit = distance.min(axis=1) + size * np.sqrt(2)  # the diagonal: twice a query's offset
+    limit += limit * 1e-9 + 1e-12  # rounding must never drop the true nearest
+    listed = distance <= limit[:, None]
+    width = int(listed.sum(axis=1).max())
+    if width > _MAX_CANDIDATES:
+        return None
+    # Listed points in ascending order, left-aligned, -1 after them.
+    order = np.argsort(~listed, axis=1, kind="stable")[:, :width]
+    table = np.where(np.take_along_axis(listed, order, axis=1), order, -1)
+    return cell.reshape(-1), table.astype(np.int64)
+
+
+def _tree_nearest(qx, qy, px, py) -> np.ndarray:
+    """:func:`nearest_points` through shapely's spatial index."""
+    tree = shapely.STRtree(shapely.points(px, py))
+    query_index, point_index = tree.query_nearest(shapely.points(qx, qy), all_matches=False)
+    nearest = np.full(len(qx), -1, dtype=np.int64)
+    nearest[query_index] = point_index
+    return nearest
