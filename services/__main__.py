@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
 
@@ -71,6 +72,10 @@ def _report(args) -> int:
     from services.report import build_report, report_json_chunks, summary_lines
     from services.settings import DEFAULT_POLICY
 
+    # What the imports made (pandas, geopandas… hundreds of thousands of objects) lives until
+    # exit: keep it out of the garbage collector's full passes, which otherwise walk it again
+    # and again while a city's report allocates millions of objects.
+    gc.freeze()
     layers = {k: getattr(args, k) for k in ("grids", "towns", "parks", "buildings", "markets",
                                             "centres", "instructors")}
     if args.folder:
