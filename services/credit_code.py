@@ -129,10 +129,14 @@ def _normalised(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ascii_column = _ascii_arrow_column(series)
     if ascii_column is not None:
         content, offsets = ascii_column
-        keep = (content > 32) & (content != 127)
-        counted = np.zeros(content.size + 1, dtype=np.int64)  # kept bytes before each byte
-        np.cumsum(keep, out=counted[1:])
-        return np.frombuffer(content.tobytes().translate(_UPPER, _DELETE), dtype=np.uint8), counted[offsets]
+        removed = np.flatnonzero((content <= 32) | (content == 127))  # few: stray spaces
+        lengths = np.diff(offsets)
+        if removed.size:
+            rows = np.searchsorted(offsets, removed, side="right") - 1
+            lengths -= np.bincount(rows, minlength=lengths.size)
+        kept_offsets = np.zeros(offsets.size, dtype=np.int64)
+        np.cumsum(lengths, out=kept_offsets[1:])
+        return np.frombuffer(content.tobytes().translate(_UPPER, _DELETE), dtype=np.uint8), kept_offsets
     values = series.to_numpy(dtype=object, na_value="")
     n = values.size
     if n == 0:

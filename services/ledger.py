@@ -194,10 +194,11 @@ def cell_texts(cells: pd.DataFrame) -> pd.DataFrame:
 def _kept(source, header_row, units, cells, keep, problems, rejected_rows, keep_cells) -> Ledger:
     """The ledger of the kept rows (and their text cells, keyed by the normalised code)."""
     mask = keep.to_numpy()
-    units = units[mask].reset_index(drop=True)
+    everything = bool(mask.all())  # the usual ledger: no row taken out, nothing to copy
+    units = (units if everything else units[mask]).reset_index(drop=True)
     kept_cells = None
     if keep_cells:  # "as_given": the cells are text already (the store's)
-        kept = cells[mask]
+        kept = cells if everything else cells[mask]
         kept_cells = (kept if keep_cells == "as_given" else cell_texts(kept)).reset_index(drop=True)
         kept_cells["credit_code"] = units["credit_code"].astype(object).to_numpy()
     problems.sort(key=lambda p: (p.row or 0, not p.rejected))
