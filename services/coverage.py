@@ -20,7 +20,7 @@ from services.ledger import ENTERPRISE, QUALITY_FLAGS, SOCIAL_ORG
 from services.nearest import nearest_points
 from services.placement import PLACEMENT_FLAGS
 from services.settings import DEFAULT_POLICY, Policy
-from services.text import take_distinct
+from services.text import is_in, take_distinct
 
 OWN, JOINT, WORK, BLIND = "own", "joint", "work", "blind"
 STATUSES = (OWN, JOINT, WORK, BLIND)
@@ -215,17 +215,19 @@ def _add_years(dates: pd.Series, years: np.ndarray) -> pd.Series:
 
 def _statuses(units: pd.DataFrame, orgs: pd.DataFrame) -> None:
     """own → joint → work → blind, in that order (DOMAIN.md "Coverage status")."""
-    org_info = orgs.set_index("org_key")[["units", "org_type", "covering"]] if len(orgs) else None
-    if org_info is not None:
-        joined = org_info.reindex(units["org_key"])
-        org_units = joined["units"].fillna(0).to_numpy()
-        org_type = joined["org_type"].to_numpy(dtype=object)
-        covering = joined["covering"].fillna(False).to_numpy(dtype=bool)
+    if len(orgs):
+        # Worked out per org, then taken per unit by the org's position (a city's million
+        # units name a hundred thousand orgs).
+        position = pd.Index(orgs["org_key"]).get_indexer(units["org_key"])
+        found = position >= 0
+        at = np.where(found, position, 0)
+        org_units = np.where(found, orgs["units"].to_numpy(dtype=float)[at], 0)
+        covering = found & orgs["covering"].to_numpy(dtype=bool)[at]
+        single = found & orgs["org_type"].isin(SINGLE_ORG_TYPES).to_numpy(dtype=bool)[at]
     else:
         org_units = np.zeros(len(units))
-        org_type = np.full(len(units), None, dtype=object)
-        covering = np.zeros(len(units), dtype=bool)
-    own = covering & np.isin(org_type, SINGLE_ORG_TYPES) & (org_units == 1)
+        covering = single = np.zeros(len(units), dtype=bool)
+    own = covering & single & (org_units == 1)
     joint = covering & ~own
     has_instructor = units["instructor"].notna().to_numpy()
     has_mass_org = units["mass_orgs"].ne("").to_numpy()
@@ -324,7 +326,7 @@ def _grid_rules(units: pd.DataFrame, county: County, policy: Policy) -> pd.DataF
     has_covered = units.loc[units["status"].isin([OWN, JOINT]), "grid_id"].dropna().unique()
     grid_ids = grids["id"]
     leader = grids["leader"] if "leader" in grids else pd.Series(None, index=grids.index)
-    grids["flag_grid_without_branch"] = grid_ids.isin(has_eligible) & ~grid_ids.isin(has_covered)
+    grids["flag_grid_without_branch"] = is_in(grid_ids, has_eligible) & ~is_in(grid_ids, has_covered)
     grids["flag_grid_without_leader"] = leader.isna() | leader.astype(str).str.strip().isin(["", "nan", "None"])
     return grids
 
@@ -337,7 +339,7 @@ def _instructor_rules(units: pd.DataFrame, county: County, policy: Policy) -> pd
     if county.instructors is not None and len(county.instructors):
         frame = county.instructors.merge(frame, on="name", how="outer")
         frame["units"] = frame["units"].fillna(0).astype("int64")
-        frame["listed"] = frame["name"].isin(county.instructors["name"])
+        frame["listed"] = is_in(frame["name"], county.instructors["name"])
     else:
         frame["listed"] = False
     frame["flag_instructor_overload"] = frame["units"].gt(policy.instructor_max_units)

@@ -56,3 +56,26 @@ def take_distinct(distinct: np.ndarray, codes: np.ndarray, index=None) -> pd.Ser
     values = distinct.copy()
     values[~used] = None  # never taken; keeps the conversion from judging them
     return pd.Series(pd.array(values, dtype=dtype).take(positions), index=index)
+
+
+def is_in(values: pd.Series, among) -> pd.Series:
+    """``values.isin(among)``; for Arrow-backed text on both sides, done in Arrow directly.
+
+    pandas turns every value of ``among`` into an Arrow scalar and back in Python first, which
+    for a city's 60,000 instructor names or 10,000 grid ids took most of a second.
+    """
+    if _arrow_text(values) and _arrow_text(among):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(values.array)
+        value_set = pa.array(among.array if isinstance(among, pd.Series) else among).cast(array.type)
+        found = pc.is_in(array, value_set=value_set)
+        return pd.Series(np.array(found, dtype=np.bool_), index=values.index, name=values.name)
+    return values.isin(among)
+
+
+def _arrow_text(values) -> bool:
+    """Whether ``values`` (a Series or pandas array) is pandas' Arrow-backed text."""
+    dtype = getattr(values, "dtype", None)
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
