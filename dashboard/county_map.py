@@ -21,6 +21,7 @@ import uuid
 import folium
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 from branca.element import MacroElement
@@ -500,31 +501,35 @@ class _CityUnits(MacroElement):
     and only those inside the view (re-culled on every move).
 
     At county zoom a city's units are read from the grid choropleth (coverage per grid); a
-    hundred thousand markers would neither draw fast nor tell anything. Each row is
-    [lat, lon, status, priority, ledger row, grid number]; names stay out of the page (a city's
-    names would weigh megabytes), the tooltip says where to look the unit up.
+    hundred thousand markers would neither draw fast nor tell anything. The units are columns
+    (``lat``, ``lon``, ``status`` and ``priority`` codes, ledger ``row``, ``grid`` number),
+    written by orjson straight from numpy: numbers only, so nothing in them needs escaping, and
+    100k units serialise in milliseconds where Python's json took most of the map's render.
+    Names stay out of the page (a city's names would weigh megabytes); the tooltip says where
+    to look the unit up.
     """
 
     _template = Template("""
     {% macro script(this, kwargs) %}
     (function () {
-      var rows = {{ this.rows|tojson }};
+      var units = {{ this.columns }};
       var colours = {{ this.colours|tojson }};
       var labels = {{ this.labels|tojson }};
       var grids = {{ this.grids|tojson }};
-      var map = {{ this._parent.get_name() }};
       var group = {{ this.group.get_name() }};
+      var map = {{ this.group._parent.get_name() }};  // this layer sits in the group, the group on the map
       var renderer = L.canvas({padding: 0.3});
       function draw() {
         group.clearLayers();
         if (map.getZoom() < {{ this.min_zoom }}) { return; }
         var view = map.getBounds().pad(0.2);
-        for (var i = 0; i < rows.length; i++) {
-          var r = rows[i];
-          if (!view.contains([r[0], r[1]])) { continue; }
-          L.circleMarker([r[0], r[1]], {renderer: renderer, radius: r[3] ? 8 : 5, color: r[3] ? "#000" : "#333",
-              weight: r[3] ? 3 : 1, fillColor: colours[r[2]], fillOpacity: 0.9})
-            .bindTooltip(labels[r[2]] + (r[3] ? "（重点空白点）" : "") + " · 网格 " + grids[r[5]] + " · 台账第" + r[4] + "行（可在上方搜索查看详情）")
+        for (var i = 0; i < units.lat.length; i++) {
+          var at = [units.lat[i], units.lon[i]], status = units.status[i], priority = units.priority[i];
+          if (!view.contains(at)) { continue; }
+          L.circleMarker(at, {renderer: renderer, radius: priority ? 8 : 5, color: priority ? "#000" : "#333",
+              weight: priority ? 3 : 1, fillColor: colours[status], fillOpacity: 0.9})
+            .bindTooltip(labels[status] + (priority ? "（重点空白点）" : "") + " · 网格 " + grids[units.grid[i]]
+                         + " · 台账第" + units.row[i] + "行（可在上方搜索查看详情）")
             .addTo(group);
         }
       }
@@ -534,10 +539,10 @@ class _CityUnits(MacroElement):
     {% endmacro %}
     """)
 
-    def __init__(self, rows: list, grids: list[str], group: folium.FeatureGroup):
+    def __init__(self, columns: str, grids: list[str], group: folium.FeatureGroup):
         super().__init__()
         self._name = "CityUnits"
-        self.rows = rows
+        self.columns = columns
         self.grids = grids
         self.group = group
         self.min_zoom = CITY_MIN_ZOOM
@@ -548,12 +553,14 @@ class _CityUnits(MacroElement):
 def _city_units(placed: pd.DataFrame, x, y) -> folium.FeatureGroup:
     """The units of a view above :data:`DETAIL_LIMIT` as a :class:`_CityUnits` layer."""
     group = folium.FeatureGroup(name=LAYER_NAMES["units"])
-    codes = pd.Categorical(placed["status"], categories=list(palette.STATUS_COLOURS)).codes
     grid_codes, grid_ids = pd.factorize(placed["grid_id"])
-    rows = np.column_stack([np.round(y, 5), np.round(x, 5), codes, placed["priority_blind"].astype(int),
-                            placed["row"], grid_codes]).tolist()
-    rows = [[la, lo, int(c), int(p), int(r), int(g)] for la, lo, c, p, r, g in rows]
-    _CityUnits(rows, popups.texts(pd.Series(grid_ids)), group).add_to(group)
+    columns = {
+        "lat": np.round(np.asarray(y, dtype=float), 5), "lon": np.round(np.asarray(x, dtype=float), 5),
+        "status": pd.Categorical(placed["status"], categories=list(palette.STATUS_COLOURS)).codes.astype(np.int8),
+        "priority": placed["priority_blind"].to_numpy(dtype=bool).astype(np.int8),
+        "row": placed["row"].to_numpy(dtype=np.int64), "grid": grid_codes.astype(np.int32)}
+    _CityUnits(orjson.dumps(columns, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+               popups.texts(pd.Series(grid_ids)), group).add_to(group)
     return group
 
 

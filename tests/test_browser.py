@@ -157,3 +157,40 @@ def test_clicking_a_grid_on_the_county_map_leads_to_the_grid_page(page, app_url,
     page.get_by_text(f"网格内单位（{report['grids'][chosen]['units']}个）").wait_for()  # that grid's units
     page.frame_locator(MAP_FRAME).first.locator("path.unit-marker").first.wait_for(state="attached")
     screenshot(page, "grid_from_click")
+
+
+@pytest.fixture(scope="module")
+def city_folder(tmp_path_factory):
+    """A generated 8,000-unit city: above the count a map draws unit by unit."""
+    from services.demo import generate_county, write_county
+
+    folder = tmp_path_factory.mktemp("city")
+    write_county(generate_county(8000, seed=3), folder, "csv")
+    return folder
+
+
+def test_a_city_draws_exactly_the_units_in_view_once_zoomed_in(browser, city_folder, tmp_path):
+    """At county zoom a city is its grids' coverage; zoomed in to a street, every unit inside
+    the view (plus its margin) is drawn on the canvas, and no other."""
+    from services.workspace import load_folder
+
+    placed = load_folder(city_folder).units.dropna(subset=["x"])
+    busiest = placed[placed["grid_id"].eq(placed["grid_id"].value_counts().idxmax())]
+    with running_app({"COUNTY_FOLDER": str(city_folder), "COUNTY_STORE": str(tmp_path / "city.gpkg")}) as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        open_map(page, f"{url}/").locator("path.grid-area").first.wait_for(state="attached")
+        frame = page.locator(MAP_FRAME).first.element_handle().content_frame()
+        drawn = """() => Object.values(window.map._layers).filter(
+                       l => l instanceof L.CircleMarker && l.options.renderer instanceof L.Canvas).length"""
+        assert frame.evaluate(drawn) == 0, "no unit drawn at county zoom"
+        south, west, north, east = frame.evaluate(
+            """([lat, lon]) => { window.map.setView([lat, lon], 15, {animate: false});
+                                 const b = window.map.getBounds().pad(0.2);
+                                 return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }""",
+            [float(busiest["y"].mean()), float(busiest["x"].mean())])
+        x, y = placed["x"].round(5), placed["y"].round(5)
+        expected = int((x.between(west, east) & y.between(south, north)).sum())
+        assert expected > 0
+        frame.wait_for_function(f"() => ({drawn})() === {expected}", timeout=60_000)
+        screenshot(page, "city_zoomed_in")
+        page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from services.analysis import analyse_files
 from services.rates import coverage_rates
 from services.settings import Policy
 
+from dashboard import palette
 from dashboard.county_map import GAODE, MapView, build_map, clicked_grid
 
 HOSTILE_NAMES = ["{{ 7*7 }}", "{% raw %}", "{{ cycler.__init__.__globals__ }}", "<script>alert(1)</script>",
@@ -81,9 +83,15 @@ def test_a_city_draws_units_from_compact_rows_not_one_feature_each(city):
     placed = int(city.units["x"].notna().sum())
     assert placed > DETAIL_LIMIT
     html = render(city)
-    match = re.search(r"var rows = (\[\[.*?\]\]);", html, re.S)
-    assert match, "the city layer carries its rows"
-    assert match.group(1).count("], [") + 1 == placed
+    match = re.search(r"var units = (\{.*?\});", html, re.S)
+    assert match, "the city layer carries its units as columns"
+    units = json.loads(match.group(1))
+    assert {len(column) for column in units.values()} == {placed}
+    drawn = city.units[city.units["x"].notna()]
+    assert units["row"] == drawn["row"].tolist()
+    blind = list(palette.STATUS_COLOURS).index("blind")
+    assert units["status"].count(blind) == int(drawn["status"].eq("blind").sum())
+    assert sum(units["priority"]) == int(drawn["priority_blind"].sum())
     assert '"k": "' not in html  # no per-unit GeoJSON features
     assert "joint-link" not in html  # a city's links would bury the map
     assert len(html) < 1500 * placed  # well under the county map's size per unit
