@@ -1,4 +1,7 @@
-"""Stop branca from compiling already-rendered output as a Jinja template.
+"""Make folium's rendering of a map cheaper: no Jinja compile of rendered output, and data
+embedded as UTF-8 rather than ``\\uXXXX`` escapes.
+
+1. Stop branca from compiling already-rendered output as a Jinja template.
 
 branca (folium's base) wraps each element's rendered header, HTML and script in a new
 ``Element(text)``, whose constructor compiles ``text`` as a Jinja template; a county map's
@@ -7,6 +10,13 @@ on every Streamlit rerun. Text without any Jinja marker renders to itself, so fo
 literal stands in for the compiled template. Text with a marker still goes through Jinja, so
 nothing changes in what is produced. (Data never carries markers: ``dashboard.popups.text``
 turns braces into character references, which is also what keeps names out of Jinja.)
+
+2. Jinja's ``tojson`` (how folium puts a GeoJSON layer's data into the script) escapes every
+non-ASCII character: a Chinese name costs six characters per character, and the unit rows
+were a third larger than needed to send, and to parse in the browser. ``ensure_ascii=False``
+keeps them as UTF-8; ``tojson`` still turns ``< > & '`` into ``\\u`` escapes, which is what
+keeps data from closing a ``<script>`` (names are HTML-escaped before that, see
+``dashboard.popups``).
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from __future__ import annotations
 import types
 
 import branca.element
+import folium.template
+import jinja2
 
 _MARKERS = ("{{", "{%", "{#")
 
@@ -43,6 +55,8 @@ def _init(self, template=None, template_name=None):
 
 
 def install() -> None:
-    """Patch branca once (idempotent)."""
+    """Patch branca and set the JSON policy of folium's and the map's own templates (idempotent)."""
     if branca.element.Element.__init__ is not _init:
         branca.element.Element.__init__ = _init
+    for environment in (folium.template.Template("").environment, jinja2.Template("").environment):
+        environment.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}

@@ -97,7 +97,7 @@ def unit_rows(script: str) -> set[int]:
 
 
 def appears(text: str, where: str) -> bool:
-    """Whether ``text`` is in ``where`` as written or JSON-escaped (map data is \\u-escaped)."""
+    """Whether ``text`` is in ``where`` as written or JSON-escaped (\\uXXXX)."""
     return text in where or json.dumps(text)[1:-1] in where
 
 

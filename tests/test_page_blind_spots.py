@@ -16,6 +16,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import shows
 from services.rates import totals
 from services.workspace import DEMO_FOLDER, load_folder
 
@@ -114,7 +115,7 @@ def test_the_map_shows_the_blind_spots_and_only_them(demo):
     blind = demo.units[demo.units["status"] == "blind"]
     placed = blind[blind["x"].notna()]
     for name in placed["name"]:
-        assert json.dumps(html.escape(name))[1:-1] in script, name
+        assert shows(script, html.escape(name)), name
     assert '"k": "blind' in script
     for status in ("own", "joint", "work"):
         assert f'"k": "{status}"' not in script
