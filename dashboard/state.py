@@ -75,6 +75,16 @@ def analysis() -> Analysis:
     return _scoped(_key(), viewer())
 
 
+def default_analysis() -> Analysis:
+    """The whole county at the current data version under the default policy: what a dated
+    snapshot keeps, and what every session that has not changed the policy starts from. The
+    import computes it here, through the shared cache, so the pages opened after an import
+    find the new figures ready instead of assessing the county again."""
+    url = default_url()
+    return _analysis(url, _store(url).version(), DEFAULT_POLICY.joint_cap, float(DEFAULT_POLICY.service_radius_m),
+                     DEFAULT_POLICY.as_of_date())
+
+
 def full_analysis() -> Analysis:
     """The whole county, for checks that must see everything (an edit's scope check). Never
     shown as it is."""
@@ -99,9 +109,16 @@ def fictional() -> bool:
 
 
 def policy_panel() -> None:
-    """Sidebar expander to change the policy numbers that differ between documents."""
+    """Sidebar expander to change the policy numbers that differ between documents.
+
+    Its inputs are sent only while it is open: a date input and a number input make the
+    browser fetch and compile their widget code before it shows the page, which delayed every
+    first view of every page (and its map) for a panel most visits never open.
+    """
     current = policy()
-    with st.sidebar.expander("政策参数", expanded=False):
+    with st.sidebar.expander("政策参数", key=POLICY_PANEL_KEY, on_change="rerun") as panel:
+        if not panel.open:
+            return
         cap = st.radio("联合党支部覆盖单位上限", [3, 5], index=0 if current.joint_cap == 3 else 1, horizontal=True,
                        help="002 (二)二 为3个；001 §8 为“原则上不超过5家”")
         radius = st.number_input("党群服务中心服务半径（米）", min_value=100, max_value=20000,
@@ -113,3 +130,5 @@ def policy_panel() -> None:
         st.session_state[_POLICY_KEY] = new
         st.rerun()
 
+
+POLICY_PANEL_KEY = "policy_panel"

@@ -120,7 +120,9 @@ def test_zoom_to_one_centre(demo):
 
 def test_a_wider_radius_shrinks_the_gap(demo):
     at = open_page()
-    at.sidebar.number_input[0].set_value(3000).run()
+    at.session_state["policy_panel"] = True  # the user opens the sidebar's 政策参数
+    at.run()
+    next(n for n in at.sidebar.number_input if n.label.startswith("党群服务中心服务半径")).set_value(3000).run()
     at.run()
     expected = int((demo.units["centre_distance_m"] > 3000).sum())
     assert metric(at, "服务半径外单位") == f"{expected:,}家"
