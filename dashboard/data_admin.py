@@ -392,8 +392,9 @@ def import_ledger(store: Store, ledger: Ledger, source: str, version: int) -> No
         _notice("ledger", "error", f"导入未完成：{error}")
         return
     _clear_uploaders()
-    # Every import keeps a dated snapshot of the figures (汇报演示's progress over time).
-    snapshot = take_snapshot(store, who=current_user())
+    # Every import keeps a dated snapshot of the figures (汇报演示's progress over time), taken
+    # from the analysis every page will show next, computed once here for both.
+    snapshot = take_snapshot(store, state.default_analysis(), who=current_user())
     _notice("ledger", "success",
             f"已导入“{popups.markdown_text(source)}”：新增{result.added:,}个、更新{result.changed:,}个、"
             f"未变{result.unchanged:,}个、台账中已无{result.absent:,}个，拒收{result.rejected:,}行。"
