@@ -162,7 +162,10 @@ def _first_hits(tree: shapely.STRtree, points: np.ndarray, where: np.ndarray, si
     if len(where) == 0:
         return result
     point_index, feature_index = tree.query(points, predicate="intersects")
-    first = np.unique(point_index, return_index=True)[1]
+    if np.all(point_index[1:] >= point_index[:-1]):  # as shapely returns them: no sort needed
+        first = np.flatnonzero(np.diff(point_index, prepend=-1) != 0)
+    else:
+        first = np.unique(point_index, return_index=True)[1]
     result[where[point_index[first]]] = feature_index[first]
     return result
 
