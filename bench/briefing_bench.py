@@ -2,9 +2,10 @@
 
 Run: ``scripts/bench briefing`` (or ``.venv/bin/python -m bench.briefing_bench``). For each
 county, in a fresh process with a throwaway store, AppTest opens the page, walks the whole
-sequence once to warm the caches, then clicks 下一步 through it ``--repeats`` times (going back
-with 上一步 between passes) and reports the server time of each 下一步 click: median, slowest,
-and per kind of step. Goal: ≤ 0.5 s.
+sequence once (the first pass: each step's map is new, rendered in the background while the
+presenter talks over the step before, and kept), then clicks 下一步 through it ``--repeats`` times (going back with 上一步 between passes)
+and reports the server time of each 下一步 click: median, slowest, and per kind of step.
+Goal: ≤ 0.5 s.
 
 Counties: the demo county as shipped (fictional: names shown), the same county as real data
 (its README removed: the page anonymises it by default), and with ``--city`` a 100k-unit city
@@ -36,9 +37,19 @@ assert not at.exception, at.exception
 
 def title(): return next(m.value for m in at.markdown if m.value.startswith("## "))
 
-def walk(button, record=None):
+import threading
+
+def presenter_talks():
+    # The presenter speaks to the view before clicking: the next step's map, rendered in the
+    # background meanwhile, is ready (waits for that condition, as a presenter would for a while).
+    while any(t.name in ("briefing-next-step", "render-map-ahead") for t in threading.enumerate()):
+        time.sleep(0.05)
+
+def walk(button, record=None, talk=False):
     while not at.button(key=button).disabled:
         kind = title()
+        if talk:
+            presenter_talks()
         started = time.perf_counter()
         at.button(key=button).click().run()
         elapsed = time.perf_counter() - started
@@ -46,12 +57,13 @@ def walk(button, record=None):
         if record is not None:
             record.append((kind, title(), elapsed))
 
-walk("briefing_next"); walk("briefing_previous")  # warm
+first_pass = []
+walk("briefing_next", first_pass, talk=True); walk("briefing_previous")  # the first pass: each map new
 clicks = []
 for _ in range(repeats):
     walk("briefing_next", clicks)
     walk("briefing_previous")
-print(json.dumps({"first": first, "clicks": clicks, "steps": len(clicks) // repeats + 1}))
+print(json.dumps({"first": first, "first_pass": first_pass, "clicks": clicks, "steps": len(clicks) // repeats + 1}))
 """
 
 
@@ -83,6 +95,11 @@ def _print(label: str, result: dict) -> None:
     for _, to, elapsed in result["clicks"]:
         by_step.setdefault(to[3:].split("：")[0].split("（")[0], []).append(elapsed)
     print("  to " + "; ".join(f"{name} {statistics.median(values):.3f} s" for name, values in by_step.items()))
+    first_pass = [t for _, _, t in result["first_pass"]]
+    slowest = max(result["first_pass"], key=lambda c: c[2])
+    print(f"  first pass (each step's map new; the next one rendered while the presenter talks): median "
+          f"{statistics.median(first_pass):.3f} s, slowest {slowest[2]:.3f} s (to {slowest[1][3:]}), "
+          f"{sum(t > GOAL_S for t in first_pass)} of {len(first_pass)} over {GOAL_S} s")
 
 
 def main() -> None:

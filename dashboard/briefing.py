@@ -226,11 +226,32 @@ def show_headline(headline: briefing.Headline) -> None:
 
 def map_view(view: briefing.StepView, marks: tuple = ()) -> county_map.MapView:
     """The step's map as :func:`dashboard.county_map.build_map` takes it."""
-    return county_map.MapView(units=view.units, grid_rates=state.grid_rates(),
-                              basemap=st.session_state.get(BASEMAP_KEY, county_map.OSM),
-                              tianditu_key=widgets.tianditu_key(), layers=view.layers,
-                              focus_grids=view.focus_grids, focus_bounds=view.focus_bounds,
+    return _map_view(view, marks, state.grid_rates(), st.session_state.get(BASEMAP_KEY, county_map.OSM),
+                     widgets.tianditu_key())
+
+
+def _map_view(view: briefing.StepView, marks: tuple, grid_rates, basemap: str, tianditu_key) -> county_map.MapView:
+    return county_map.MapView(units=view.units, grid_rates=grid_rates, basemap=basemap, tianditu_key=tianditu_key,
+                              layers=view.layers, focus_grids=view.focus_grids, focus_bounds=view.focus_bounds,
                               height=MAP_HEIGHT, marks=marks)
+
+
+def prepare_next(analysis: Analysis, sequence: list[briefing.Step], index: int) -> None:
+    """Render the next step's map in the background while the presenter talks over this one:
+    on a city a step's map takes up to a few seconds to render the first time, and the room
+    should not wait for it after 下一步. Not for the progress step, whose map shows what the
+    presenter picks in its panel. Call it last: the page is complete before the work starts."""
+    if index + 1 >= len(sequence) or sequence[index + 1].kind == "progress":
+        return
+    step = sequence[index + 1]
+    # What comes from the session is read here; the rest is computed in the background.
+    session = (state.grid_rates(), st.session_state.get(BASEMAP_KEY, county_map.OSM), widgets.tianditu_key())
+
+    def render_next():
+        step_view = briefing.step_view(analysis, step)
+        widgets.prepare_county_map(map_area(analysis, step_view), _map_view(step_view, (), *session))
+
+    threading.Thread(target=render_next, name="briefing-next-step", daemon=True).start()
 
 
 def map_area(analysis: Analysis, view: briefing.StepView) -> Analysis:

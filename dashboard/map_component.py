@@ -18,10 +18,14 @@ map mounts a new one.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
+import logging
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import folium
 import streamlit as st
@@ -81,6 +85,72 @@ def show(rendered: RenderedMap, key: str, height: int, on_change: Callable | Non
         default=defaults, zoom=None, center=None, feature_group=None, return_on_hover=False,
         layer_control=None, pixelated=False, css_links=list(rendered.css_links),
         js_links=list(rendered.js_links), on_change=_on_change, wrap_longitude=False)
+
+
+class MapCache:
+    """Rendered maps by fingerprint, shared by every session of the process; the least recently
+    used beyond ``capacity`` are dropped (a city's map is ~5 MB).
+
+    A map can be rendered ahead, in a background thread (:meth:`prepare`): the 汇报演示 page
+    renders the next step's map while the presenter talks over this one. A page that needs a
+    map being rendered ahead waits for it instead of rendering it a second time. Plain Python
+    rather than ``st.cache_resource``, because the background thread has no Streamlit session
+    to show a spinner in.
+    """
+
+    def __init__(self, capacity: int = 32):
+        self._capacity = capacity
+        self._maps: collections.OrderedDict[str, RenderedMap] = collections.OrderedDict()
+        self._pending: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, fingerprint: str) -> bool:
+        with self._lock:
+            return fingerprint in self._maps
+
+    def get(self, fingerprint: str, make: Callable[[], RenderedMap]) -> RenderedMap:
+        """The map kept under ``fingerprint``, made by ``make`` if nobody has (or is doing so)."""
+        while True:
+            with self._lock:
+                if fingerprint in self._maps:
+                    self._maps.move_to_end(fingerprint)
+                    return self._maps[fingerprint]
+                pending = self._pending.get(fingerprint)
+                if pending is None:
+                    pending = self._pending[fingerprint] = Future()
+                    break
+            try:
+                return pending.result()
+            except Exception:  # the other attempt failed: try again here, where errors are shown
+                continue
+        try:
+            rendered = make()
+        except BaseException as error:
+            with self._lock:
+                del self._pending[fingerprint]
+            pending.set_exception(error)
+            raise
+        with self._lock:
+            del self._pending[fingerprint]
+            self._maps[fingerprint] = rendered
+            while len(self._maps) > self._capacity:
+                self._maps.popitem(last=False)
+        pending.set_result(rendered)
+        return rendered
+
+    def prepare(self, fingerprint: str, make: Callable[[], RenderedMap]) -> None:
+        """Render the map in a background thread unless it is kept or being rendered already."""
+        with self._lock:
+            if fingerprint in self._maps or fingerprint in self._pending:
+                return
+
+        def run():
+            try:
+                self.get(fingerprint, make)
+            except Exception:  # shown, if it happens again, when a page asks for this map
+                logging.getLogger(__name__).exception("rendering a map ahead failed")
+
+        threading.Thread(target=run, name="render-map-ahead", daemon=True).start()
 
 
 # --- helpers ------------------------------------------------------------------------------

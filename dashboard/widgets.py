@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import pandas as pd
@@ -145,13 +146,24 @@ def show_county_map(analysis, view: county_map.MapView, key: str, on_change=None
     was costs a lookup, not a render (see ``dashboard.map_component``)."""
     if _assets_missing():
         return None
-    rendered = _rendered_county_map(county_map.fingerprint(analysis, view), analysis, view)
+    fingerprint = county_map.fingerprint(analysis, view)
+    with contextlib.nullcontext() if fingerprint in RENDERED_MAPS else st.spinner("正在绘制地图……"):
+        rendered = RENDERED_MAPS.get(fingerprint, lambda: _render(analysis, view))
     return map_component.show(rendered, key, view.height, on_change)
 
 
-@st.cache_resource(max_entries=32, show_spinner="正在绘制地图……")
-def _rendered_county_map(fingerprint: str, _analysis, _view: county_map.MapView) -> map_component.RenderedMap:
-    return map_component.render(county_map.build_map(_analysis, _view))
+def prepare_county_map(analysis, view: county_map.MapView) -> None:
+    """Render a map the user is likely to ask for next (the next briefing step) in the
+    background, so that it is ready when they do."""
+    RENDERED_MAPS.prepare(county_map.fingerprint(analysis, view), lambda: _render(analysis, view))
+
+
+#: The county maps rendered in this process, by fingerprint.
+RENDERED_MAPS = map_component.MapCache(capacity=32)
+
+
+def _render(analysis, view: county_map.MapView) -> map_component.RenderedMap:
+    return map_component.render(county_map.build_map(analysis, view))
 
 
 def _assets_missing() -> bool:
