@@ -36,7 +36,7 @@ from services.store import ConflictError, Store, StoreError, UnitDiff
 from services.store.export import LAYER_KINDS
 from services.template import ledger_template
 
-from dashboard import popups, state
+from dashboard import popups, state, widgets
 from dashboard.notices import post as _notice, show as show_notice  # noqa: F401
 
 MAX_UPLOAD_MB = 50
@@ -395,6 +395,7 @@ def import_ledger(store: Store, ledger: Ledger, source: str, version: int) -> No
     # Every import keeps a dated snapshot of the figures (汇报演示's progress over time), taken
     # from the analysis every page will show next, computed once here for both.
     snapshot = take_snapshot(store, state.default_analysis(), who=current_user())
+    widgets.prepare_county_page()  # the map most likely opened next, drawn while the user reads this
     _notice("ledger", "success",
             f"已导入“{popups.markdown_text(source)}”：新增{result.added:,}个、更新{result.changed:,}个、"
             f"未变{result.unchanged:,}个、台账中已无{result.absent:,}个，拒收{result.rejected:,}行。"

@@ -16,6 +16,7 @@ from services.rates import totals
 
 from dashboard import assets, county_map, map_component, state
 
+BASEMAP_KEY = "basemap"  # the session's basemap choice (sidebar), shared by the map pages
 FICTIONAL_BANNER = "当前显示的是虚构示例数据（青禾县），不代表任何真实单位。"
 
 
@@ -114,12 +115,12 @@ def unit_filter_panel(units: pd.DataFrame, key: str = "filter") -> UnitFilter:
                       {"全部": None, "规上企业": True, "规下": False}[scale], priority)
 
 
-def basemap_choice(key: str = "basemap") -> str:
+def basemap_choice(key: str | None = None) -> str:
     """The basemap selector; 天地图 only when a key is configured."""
     options = [county_map.OSM, county_map.GAODE, county_map.NO_BASEMAP]
     if tianditu_key():
         options.insert(2, county_map.TIANDITU)
-    return st.sidebar.radio("底图", options, horizontal=True, key=key,
+    return st.sidebar.radio("底图", options, horizontal=True, key=key or BASEMAP_KEY,
                             help="高德地图使用GCJ-02坐标，叠加图层已自动偏移；内网无外网时选“无底图”")
 
 
@@ -156,6 +157,20 @@ def prepare_county_map(analysis, view: county_map.MapView) -> None:
     """Render a map the user is likely to ask for next (the next briefing step) in the
     background, so that it is ready when they do."""
     RENDERED_MAPS.prepare(county_map.fingerprint(analysis, view), lambda: _render(analysis, view))
+
+
+def county_page_view(units: pd.DataFrame, basemap: str, focus_grids: tuple = (), highlight_row=None) -> county_map.MapView:
+    """The 全县一张图 page's map of ``units`` (one definition: the page draws it, and an import
+    renders its unfiltered form ahead, see :func:`prepare_county_page`)."""
+    return county_map.MapView(units=units, grid_rates=state.grid_rates(), basemap=basemap, tianditu_key=tianditu_key(),
+                              focus_grids=focus_grids, highlight_row=highlight_row)
+
+
+def prepare_county_page() -> None:
+    """Render the 全县一张图 map the user sees first (no filter, their basemap) in the background:
+    called after an import, so the map page opened next shows the new data at once."""
+    analysis = state.analysis()
+    prepare_county_map(analysis, county_page_view(analysis.units, st.session_state.get(BASEMAP_KEY, county_map.OSM)))
 
 
 #: The county maps rendered in this process, by fingerprint.

@@ -32,9 +32,7 @@ if query:
             shown = units[units["row"].isin(set(shown["row"]) | {highlight})]
 
 
-view = county_map.MapView(units=shown, grid_rates=state.grid_rates(), basemap=basemap,
-                          tianditu_key=widgets.tianditu_key(), focus_grids=unit_filter.grids,
-                          highlight_row=highlight)
+view = widgets.county_page_view(shown, basemap, focus_grids=unit_filter.grids, highlight_row=highlight)
 widgets.show_county_map(analysis, view, key="county_map")
 clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"), basemap)
 if clicked:

@@ -19,7 +19,7 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 import apptest_support
-from apptest_support import map_script, metric, shows, table_with
+from apptest_support import map_script, map_units, metric, shows, table_with
 from conftest import HEADERS, credit_code, unit, write_ledger
 from dashboard.popups import markdown_text
 from services import accounts
@@ -165,6 +165,9 @@ def test_importing_an_edited_ledger_updates_every_page(own_store, tmp_path, made
 
     at.switch_page("pages/county_map.py").run()
     assert int(metric(at, "单位总数").replace(",", "")) == before + 1
+    on_map = map_units(at)  # the map (drawn ahead by the import) shows the new data too
+    assert on_map[new["统一社会信用代码"]]["n"] == "新设示例科技有限公司"
+    assert on_map[edited["统一社会信用代码"]]["m"][0] == old + 4
     # The import kept a dated snapshot of the new figures, after the seeded one.
     from services.snapshots import list_snapshots
 
