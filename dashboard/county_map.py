@@ -13,7 +13,9 @@ streets are drawn in, so a unit sits on its street rather than ~500 m away.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
 import hashlib
 import json
 import uuid
@@ -21,7 +23,6 @@ import uuid
 import folium
 import geopandas as gpd
 import numpy as np
-import orjson
 import pandas as pd
 import shapely
 from branca.element import MacroElement
@@ -497,38 +498,58 @@ CITY_MIN_ZOOM = 14
 
 
 class _CityUnits(MacroElement):
-    """A city's units: compact arrays, drawn on one canvas only when zoomed in to street level,
+    """A city's units: packed arrays, drawn on one canvas only when zoomed in to street level,
     and only those inside the view (re-culled on every move).
 
     At county zoom a city's units are read from the grid choropleth (coverage per grid); a
-    hundred thousand markers would neither draw fast nor tell anything. The units are columns
-    (``lat``, ``lon``, ``status`` and ``priority`` codes, ledger ``row``, ``grid`` number),
-    written by orjson straight from numpy: numbers only, so nothing in them needs escaping, and
-    100k units serialise in milliseconds where Python's json took most of the map's render.
-    Names stay out of the page (a city's names would weigh megabytes); the tooltip says where
-    to look the unit up.
+    hundred thousand markers would neither draw fast nor tell anything. The units travel as
+    :func:`pack_city_units` makes them: a quarter of the size of JSON columns, which the browser
+    had to receive and parse before it could draw even the grids; it unpacks them the first
+    time the map is zoomed in (the gzip stream is undone by the browser's own
+    ``DecompressionStream``). Names stay out of the page (a city's names would weigh
+    megabytes); the tooltip says where to look the unit up.
     """
 
     _template = Template("""
     {% macro script(this, kwargs) %}
     (function () {
-      var units = {{ this.columns }};
+      var packed = "{{ this.packed }}", count = {{ this.count }};
       var colours = {{ this.colours|tojson }};
       var labels = {{ this.labels|tojson }};
       var grids = {{ this.grids|tojson }};
       var group = {{ this.group.get_name() }};
       var map = {{ this.group._parent.get_name() }};  // this layer sits in the group, the group on the map
       var renderer = L.canvas({padding: 0.3});
+      var units = null, unpacking = null;
+      function unpack() {  // see county_map.pack_city_units
+        var binary = atob(packed), bytes = new Uint8Array(binary.length);
+        for (var i = 0; i < binary.length; i++) { bytes[i] = binary.charCodeAt(i); }
+        var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+        return new Response(stream).arrayBuffer().then(function (buffer) {
+          var n = count, steps = new Int32Array(buffer, 0, 4 * n), codes = new Uint8Array(buffer, 16 * n, n);
+          var lat = new Float64Array(n), lon = new Float64Array(n), row = new Int32Array(n);
+          var a = 0, b = 0, r = 0;
+          for (var i = 0; i < n; i++) {
+            a += steps[i]; b += steps[n + i]; r += steps[2 * n + i];
+            lat[i] = a / 1e5; lon[i] = b / 1e5; row[i] = r;
+          }
+          units = {lat: lat, lon: lon, row: row, grid: steps.subarray(3 * n, 4 * n), codes: codes};
+        });
+      }
       function draw() {
         group.clearLayers();
         if (map.getZoom() < {{ this.min_zoom }}) { return; }
+        if (units === null) {
+          unpacking = unpacking || unpack().then(draw);
+          return;
+        }
         var view = map.getBounds().pad(0.2);
-        for (var i = 0; i < units.lat.length; i++) {
-          var at = [units.lat[i], units.lon[i]], status = units.status[i], priority = units.priority[i];
+        for (var i = 0; i < count; i++) {
+          var at = [units.lat[i], units.lon[i]], status = units.codes[i] >> 1, priority = units.codes[i] & 1;
           if (!view.contains(at)) { continue; }
           L.circleMarker(at, {renderer: renderer, radius: priority ? 8 : 5, color: priority ? "#000" : "#333",
               weight: priority ? 3 : 1, fillColor: colours[status], fillOpacity: 0.9})
-            .bindTooltip(labels[status] + (priority ? "（重点空白点）" : "") + " · 网格 " + grids[units.grid[i]]
+            .bindTooltip(labels[status] + (priority ? "（重点空白点）" : "") + " · 网格 " + (grids[units.grid[i]] || "（不在任何网格内）")
                          + " · 台账第" + units.row[i] + "行（可在上方搜索查看详情）")
             .addTo(group);
         }
@@ -539,10 +560,11 @@ class _CityUnits(MacroElement):
     {% endmacro %}
     """)
 
-    def __init__(self, columns: str, grids: list[str], group: folium.FeatureGroup):
+    def __init__(self, packed: str, count: int, grids: list[str], group: folium.FeatureGroup):
         super().__init__()
         self._name = "CityUnits"
-        self.columns = columns
+        self.packed = packed
+        self.count = count
         self.grids = grids
         self.group = group
         self.min_zoom = CITY_MIN_ZOOM
@@ -550,17 +572,37 @@ class _CityUnits(MacroElement):
         self.labels = [STATUS_LABELS[s] for s in palette.STATUS_COLOURS]
 
 
+def pack_city_units(lat, lon, status, priority, row, grid) -> str:
+    """A city's units as the browser unpacks them (:class:`_CityUnits`): base64 of a gzip stream
+    of four int32 arrays — latitude and longitude in 1e-5 degree (about a metre), ledger row,
+    each as the step from the unit before (small numbers, which compress well), and the grid's
+    number — then one byte per unit, status code × 2 + priority."""
+    steps = [np.diff(np.round(np.asarray(values, dtype=float) * 1e5).astype(np.int64), prepend=0)
+             for values in (lat, lon)]
+    steps.append(np.diff(np.asarray(row, dtype=np.int64), prepend=0))
+    arrays = [*(a.astype("<i4") for a in steps), np.asarray(grid).astype("<i4"),
+              (np.asarray(status, dtype=np.uint8) * 2 + np.asarray(priority, dtype=np.uint8)).astype(np.uint8)]
+    raw = b"".join(a.tobytes() for a in arrays)
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
+def unpack_city_units(packed: str, count: int) -> dict[str, np.ndarray]:
+    """What the browser reads from :func:`pack_city_units` (for tests and checks)."""
+    raw = gzip.decompress(base64.b64decode(packed))
+    steps = np.frombuffer(raw, dtype="<i4", count=4 * count).reshape(4, count)
+    codes = np.frombuffer(raw, dtype=np.uint8, offset=16 * count, count=count)
+    return {"lat": np.cumsum(steps[0]) / 1e5, "lon": np.cumsum(steps[1]) / 1e5, "row": np.cumsum(steps[2]),
+            "grid": steps[3], "status": codes >> 1, "priority": codes & 1}
+
+
 def _city_units(placed: pd.DataFrame, x, y) -> folium.FeatureGroup:
     """The units of a view above :data:`DETAIL_LIMIT` as a :class:`_CityUnits` layer."""
     group = folium.FeatureGroup(name=LAYER_NAMES["units"])
     grid_codes, grid_ids = pd.factorize(placed["grid_id"])
-    columns = {
-        "lat": np.round(np.asarray(y, dtype=float), 5), "lon": np.round(np.asarray(x, dtype=float), 5),
-        "status": pd.Categorical(placed["status"], categories=list(palette.STATUS_COLOURS)).codes.astype(np.int8),
-        "priority": placed["priority_blind"].to_numpy(dtype=bool).astype(np.int8),
-        "row": placed["row"].to_numpy(dtype=np.int64), "grid": grid_codes.astype(np.int32)}
-    _CityUnits(orjson.dumps(columns, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
-               popups.texts(pd.Series(grid_ids)), group).add_to(group)
+    packed = pack_city_units(
+        y, x, pd.Categorical(placed["status"], categories=list(palette.STATUS_COLOURS)).codes,
+        placed["priority_blind"].to_numpy(dtype=bool), placed["row"].to_numpy(dtype=np.int64), grid_codes)
+    _CityUnits(packed, len(placed), popups.texts(pd.Series(grid_ids)), group).add_to(group)
     return group
 
 

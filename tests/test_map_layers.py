@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import pytest
@@ -14,7 +13,7 @@ from services.rates import coverage_rates
 from services.settings import Policy
 
 from dashboard import palette
-from dashboard.county_map import GAODE, MapView, build_map, clicked_grid
+from dashboard.county_map import GAODE, MapView, build_map, clicked_grid, unpack_city_units
 
 HOSTILE_NAMES = ["{{ 7*7 }}", "{% raw %}", "{{ cycler.__init__.__globals__ }}", "<script>alert(1)</script>",
                  "甲&乙\"丙'丁"]
@@ -83,15 +82,16 @@ def test_a_city_draws_units_from_compact_rows_not_one_feature_each(city):
     placed = int(city.units["x"].notna().sum())
     assert placed > DETAIL_LIMIT
     html = render(city)
-    match = re.search(r"var units = (\{.*?\});", html, re.S)
-    assert match, "the city layer carries its units as columns"
-    units = json.loads(match.group(1))
-    assert {len(column) for column in units.values()} == {placed}
+    match = re.search(r'var packed = "([A-Za-z0-9+/=]+)", count = (\d+);', html)
+    assert match, "the city layer carries its units packed"
+    units = unpack_city_units(match.group(1), int(match.group(2)))
     drawn = city.units[city.units["x"].notna()]
-    assert units["row"] == drawn["row"].tolist()
+    assert units["row"].tolist() == drawn["row"].tolist()
+    assert units["lat"] == pytest.approx(drawn["y"].to_numpy(), abs=6e-6)  # a metre
+    assert units["lon"] == pytest.approx(drawn["x"].to_numpy(), abs=6e-6)
     blind = list(palette.STATUS_COLOURS).index("blind")
-    assert units["status"].count(blind) == int(drawn["status"].eq("blind").sum())
-    assert sum(units["priority"]) == int(drawn["priority_blind"].sum())
+    assert int((units["status"] == blind).sum()) == int(drawn["status"].eq("blind").sum())
+    assert int(units["priority"].sum()) == int(drawn["priority_blind"].sum())
     assert '"k": "' not in html  # no per-unit GeoJSON features
     assert "joint-link" not in html  # a city's links would bury the map
     assert len(html) < 1500 * placed  # well under the county map's size per unit
