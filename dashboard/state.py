@@ -19,6 +19,7 @@ from services.store import Store, default_url
 from services.workspace import load_store, workspace_store
 
 _POLICY_KEY = "policy_overrides"
+POLICY_PANEL_KEY = "policy_panel"  # whether the sidebar's 政策参数 is open
 
 
 @st.cache_resource(show_spinner="正在打开数据库……")
@@ -129,6 +130,3 @@ def policy_panel() -> None:
                "as_of": current.as_of_date()}:
         st.session_state[_POLICY_KEY] = new
         st.rerun()
-
-
-POLICY_PANEL_KEY = "policy_panel"
