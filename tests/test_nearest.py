@@ -188,3 +188,46 @@ def test_filters_and_the_chinese_table(analysis):
 ])
 def test_reason_category(recorded, category):
     assert reason_category(recorded) == category
+
+
+# --- nearest_points: the fast nearest-centre search gives exactly the brute-force answer ---------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from services.nearest import nearest_points  # noqa: E402
+
+_coordinate = st.floats(min_value=-5.0, max_value=5.0, allow_nan=False).map(lambda v: round(v, 3))
+_points = st.lists(st.tuples(_coordinate, _coordinate), min_size=0, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(queries=_points, centres=_points, clustered=st.booleans())
+def test_nearest_points_equals_brute_force_ties_to_the_lowest_index(queries, centres, clustered):
+    """Rounded coordinates make ties and repeated points common; clustering the queries far from
+    most centres exercises the per-cell candidate lists."""
+    q = np.array(queries, dtype=float).reshape(-1, 2)
+    p = np.array(centres, dtype=float).reshape(-1, 2)
+    if clustered and len(q):
+        q = q / 50 + 3.0
+    found = nearest_points(q[:, 0], q[:, 1], p[:, 0], p[:, 1])
+    if len(p) == 0:
+        assert (found == -1).all()
+        return
+    assert found.tolist() == _brute_force(q, p)
+
+
+def _brute_force(q: np.ndarray, p: np.ndarray) -> list[int]:
+    """The index of each query's nearest point, the lowest among points equally near (within
+    rounding: two ways of computing one distance may differ in the last bit)."""
+    distance = np.hypot(q[:, None, 0] - p[None, :, 0], q[:, None, 1] - p[None, :, 1])
+    nearest = distance <= distance.min(axis=1, keepdims=True) + 1e-12
+    return nearest.argmax(axis=1).tolist()  # the first True
+
+
+def test_nearest_points_over_a_city_sized_layout_equals_brute_force():
+    """Thousands of units around a few hundred centres, as the per-cell lists meet them."""
+    rng = np.random.default_rng(7)
+    p = rng.normal(0, 1, size=(300, 2))
+    q = np.concatenate([rng.normal(0, 1.5, size=(4000, 2)), p[:50] + 1e-9, p[:20]])  # near and on centres
+    found = nearest_points(q[:, 0], q[:, 1], p[:, 0], p[:, 1])
+    assert found.tolist() == _brute_force(q, p)

@@ -178,3 +178,27 @@ def test_overlapping_grids_are_reported(tmp_path, tiny_county):
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "网格“G3”与网格“G4”重叠" in result.stdout
+
+
+@pytest.mark.parametrize("county", ["hand", "demo"])
+def test_the_json_written_column_by_column_is_the_report_object_exactly(tmp_path, tiny_county, county):
+    """The CLI writes the units column by column (a city's report has a million); the bytes
+    must be those of the report object itself, rejected rows, unplaced units and all."""
+    import datetime as dt
+
+    import orjson
+
+    from services.analysis import analyse, analyse_files
+    from services.report import build_report, report_json
+    from services.settings import DEFAULT_POLICY
+    from services.workspace import DEMO_FOLDER, read_folder
+
+    policy = DEFAULT_POLICY.with_overrides(as_of=dt.date.fromisoformat(AS_OF))
+    if county == "hand":
+        analysis = analyse_files(hand_ledger(tmp_path / "台账.xlsx"), tiny_county["grids"], policy,
+                                 parks=tiny_county["parks"], buildings=tiny_county["buildings"],
+                                 centres=tiny_county["centres"], instructors=tiny_county["instructors"])
+        assert analysis.ledger.problems and analysis.unplaced.shape[0], "the case covers rejected and unplaced rows"
+    else:
+        analysis = analyse(*read_folder(DEMO_FOLDER), policy)
+    assert report_json(analysis) == orjson.dumps(build_report(analysis))
