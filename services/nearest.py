@@ -149,8 +149,9 @@ def nearest_points(qx: np.ndarray, qy: np.ndarray, px: np.ndarray, py: np.ndarra
     occupied cell, and every query is compared with its cell's list in one vectorised step.
     Exact: a point is listed for a cell whenever it lies within (distance from the cell's
     centre to its nearest point) + (the cell's diagonal) of that centre, and the nearest point
-    of any query in the cell always does. Among points at exactly the same distance the lowest
-    index wins. Layouts where the lists would grow large (points scattered over a vast area)
+    of any query in the cell always does. Among points (about) equally near, the spatial index
+    chooses, as it did before this search existed, so the centre a unit is matched to does not
+    change with the method. Layouts where the lists would grow large (points scattered over a vast area)
     use the spatial index instead.
     """
     n, m = len(qx), len(px)

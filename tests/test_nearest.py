@@ -194,7 +194,7 @@ def test_reason_category(recorded, category):
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from services.nearest import nearest_points  # noqa: E402
+from services.nearest import _tree_nearest, nearest_points  # noqa: E402
 
 _coordinate = st.floats(min_value=-5.0, max_value=5.0, allow_nan=False).map(lambda v: round(v, 3))
 _points = st.lists(st.tuples(_coordinate, _coordinate), min_size=0, max_size=60)
@@ -202,9 +202,10 @@ _points = st.lists(st.tuples(_coordinate, _coordinate), min_size=0, max_size=60)
 
 @settings(max_examples=200, deadline=None)
 @given(queries=_points, centres=_points, clustered=st.booleans())
-def test_nearest_points_equals_brute_force_ties_to_the_lowest_index(queries, centres, clustered):
+def test_nearest_points_finds_a_nearest_and_answers_ties_as_the_spatial_index(queries, centres, clustered):
     """Rounded coordinates make ties and repeated points common; clustering the queries far from
-    most centres exercises the per-cell candidate lists."""
+    most centres exercises the per-cell candidate lists. The answer is a nearest point, and the
+    one shapely's spatial index gives (what named a unit's centre before this search)."""
     q = np.array(queries, dtype=float).reshape(-1, 2)
     p = np.array(centres, dtype=float).reshape(-1, 2)
     if clustered and len(q):
@@ -213,15 +214,15 @@ def test_nearest_points_equals_brute_force_ties_to_the_lowest_index(queries, cen
     if len(p) == 0:
         assert (found == -1).all()
         return
-    assert found.tolist() == _brute_force(q, p)
+    assert _is_nearest(q, p, found)
+    assert found.tolist() == _tree_nearest(q[:, 0], q[:, 1], p[:, 0], p[:, 1]).tolist()
 
 
-def _brute_force(q: np.ndarray, p: np.ndarray) -> list[int]:
-    """The index of each query's nearest point, the lowest among points equally near (within
-    rounding: two ways of computing one distance may differ in the last bit)."""
+def _is_nearest(q: np.ndarray, p: np.ndarray, found: np.ndarray) -> bool:
+    """Whether each found point is as near as any (within rounding: two ways of computing one
+    distance may differ in the last bit)."""
     distance = np.hypot(q[:, None, 0] - p[None, :, 0], q[:, None, 1] - p[None, :, 1])
-    nearest = distance <= distance.min(axis=1, keepdims=True) + 1e-12
-    return nearest.argmax(axis=1).tolist()  # the first True
+    return bool((distance[np.arange(len(q)), found] <= distance.min(axis=1) + 1e-12).all())
 
 
 def test_nearest_points_over_a_city_sized_layout_equals_brute_force():
@@ -230,4 +231,5 @@ def test_nearest_points_over_a_city_sized_layout_equals_brute_force():
     p = rng.normal(0, 1, size=(300, 2))
     q = np.concatenate([rng.normal(0, 1.5, size=(4000, 2)), p[:50] + 1e-9, p[:20]])  # near and on centres
     found = nearest_points(q[:, 0], q[:, 1], p[:, 0], p[:, 1])
-    assert found.tolist() == _brute_force(q, p)
+    assert _is_nearest(q, p, found)
+    assert found.tolist() == _tree_nearest(q[:, 0], q[:, 1], p[:, 0], p[:, 1]).tolist()
