@@ -686,6 +686,7 @@ class _Legend(MacroElement):
       .legend-symbol { display: inline-block; width: 16px; height: 16px; line-height: 16px; font-size: 10px; margin: 0 4px; }
       .grid-label { font: 11px sans-serif; color: #3f007d; text-align: center; white-space: nowrap;
         text-shadow: 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+      {{ this.place_popup_css }}
     </style>
     {% endmacro %}
     """)
@@ -695,6 +696,7 @@ class _Legend(MacroElement):
         self._name = "Legend"
         self.centre = palette.PLACE_COLOURS["centre"]
         self.markup = _legend_markup(radius_m)
+        self.place_popup_css = popups.PLACE_POPUP_CSS
 
 
 def _legend_markup(radius_m: float) -> str:
