@@ -108,6 +108,11 @@ class MapCache:
         with self._lock:
             return fingerprint in self._maps
 
+    def maps(self) -> list[RenderedMap]:
+        """The maps kept now, oldest first (for checks and diagnostics)."""
+        with self._lock:
+            return list(self._maps.values())
+
     def get(self, fingerprint: str, make: Callable[[], RenderedMap]) -> RenderedMap:
         """The map kept under ``fingerprint``, made by ``make`` if nobody has (or is doing so)."""
         while True:

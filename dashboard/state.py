@@ -18,13 +18,31 @@ from services.settings import DEFAULT_POLICY, Policy
 from services.store import Store, default_url
 from services.workspace import load_store, workspace_store
 
+from dashboard import warmup
+
 _POLICY_KEY = "policy_overrides"
 POLICY_PANEL_KEY = "policy_panel"  # whether the sidebar's 政策参数 is open
 
 
 @st.cache_resource(show_spinner="正在打开数据库……")
 def _store(url: str) -> Store:
-    return workspace_store(url)
+    # The watcher's work imports the map modules; imported here first, in the script run:
+    # streamlit-folium declares its component on import, and declared from a background thread
+    # the browser cannot load it (404).
+    from dashboard import widgets  # noqa: F401  (widgets reads this module)
+
+    store = workspace_store(url)
+    warmup.start(url, store.version, lambda version: _prepare(url, version))
+    return store
+
+
+def _prepare(url: str, version: int) -> None:
+    """What the data watcher does for a new data version (``dashboard.warmup``): the default
+    policy's figures, through the pages' own cache, and the whole county's first map."""
+    from dashboard import widgets  # widgets reads this module
+
+    widgets.prepare_whole_county_map(_analysis(url, version, DEFAULT_POLICY.joint_cap,
+                                               float(DEFAULT_POLICY.service_radius_m), DEFAULT_POLICY.as_of_date()))
 
 
 def store() -> Store:

@@ -12,7 +12,7 @@ from services import accounts
 from services.actions import FLAG_LABELS
 from services.coverage import STATUS_LABELS
 from services.filters import UnitFilter
-from services.rates import totals
+from services.rates import coverage_rates, totals
 
 from dashboard import assets, county_map, map_component, state
 
@@ -159,10 +159,11 @@ def prepare_county_map(analysis, view: county_map.MapView) -> None:
     RENDERED_MAPS.prepare(county_map.fingerprint(analysis, view), lambda: _render(analysis, view))
 
 
-def county_page_view(units: pd.DataFrame, basemap: str, focus_grids: tuple = (), highlight_row=None) -> county_map.MapView:
-    """The 全县一张图 page's map of ``units`` (one definition: the page draws it, and an import
-    renders its unfiltered form ahead, see :func:`prepare_county_page`)."""
-    return county_map.MapView(units=units, grid_rates=state.grid_rates(), basemap=basemap, tianditu_key=tianditu_key(),
+def county_page_view(units: pd.DataFrame, grid_rates: pd.DataFrame, basemap: str, focus_grids: tuple = (),
+                     highlight_row=None) -> county_map.MapView:
+    """The 全县一张图 page's map of ``units`` (one definition: the page draws it, and an import or
+    the data watcher renders its unfiltered form ahead)."""
+    return county_map.MapView(units=units, grid_rates=grid_rates, basemap=basemap, tianditu_key=tianditu_key(),
                               focus_grids=focus_grids, highlight_row=highlight_row)
 
 
@@ -170,7 +171,16 @@ def prepare_county_page() -> None:
     """Render the 全县一张图 map the user sees first (no filter, their basemap) in the background:
     called after an import, so the map page opened next shows the new data at once."""
     analysis = state.analysis()
-    prepare_county_map(analysis, county_page_view(analysis.units, st.session_state.get(BASEMAP_KEY, county_map.OSM)))
+    prepare_county_map(analysis, county_page_view(analysis.units, state.grid_rates(),
+                                                  st.session_state.get(BASEMAP_KEY, county_map.OSM)))
+
+
+def prepare_whole_county_map(analysis) -> None:
+    """Render the 全县一张图 map of ``analysis`` as a whole-county viewer first sees it (no filter,
+    OpenStreetMap), for the data watcher (no session: the grid rates are computed here, as
+    ``state.grid_rates`` computes them for such a viewer)."""
+    rates = coverage_rates(analysis.units, by="grid_id", groups=analysis.county.grids["id"])
+    prepare_county_map(analysis, county_page_view(analysis.units, rates, county_map.OSM))
 
 
 #: The county maps rendered in this process, by fingerprint.

@@ -32,7 +32,8 @@ if query:
             shown = units[units["row"].isin(set(shown["row"]) | {highlight})]
 
 
-view = widgets.county_page_view(shown, basemap, focus_grids=unit_filter.grids, highlight_row=highlight)
+view = widgets.county_page_view(shown, state.grid_rates(), basemap, focus_grids=unit_filter.grids,
+                                highlight_row=highlight)
 widgets.show_county_map(analysis, view, key="county_map")
 clicked = county_map.clicked_grid(analysis.county.grids, st.session_state.get("county_map"), basemap)
 if clicked:

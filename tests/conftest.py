@@ -32,6 +32,9 @@ _SESSION_STORE = Path(tempfile.mkdtemp(prefix="county-store-")) / "county.gpkg"
 os.environ["COUNTY_STORE"] = str(_SESSION_STORE)
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("COUNTY_FOLDER", None)
+# The dashboard's data watcher (dashboard.warmup) would assess every test's store in the
+# background, competing with the tests for the machine; the test that needs it turns it on.
+os.environ["DATA_WATCH_S"] = "0"
 
 _serial = itertools.count(1)
 

@@ -14,7 +14,7 @@ import sys
 import openpyxl
 import pytest
 
-from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot
+from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot, unit
 
 PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint_orgs": "联合党支部",
              "blind_spots": "空白点", "centres": "党群服务中心"}
@@ -193,4 +193,27 @@ def test_a_city_draws_exactly_the_units_in_view_once_zoomed_in(browser, city_fol
         assert expected > 0
         frame.wait_for_function(f"() => ({drawn})() === {expected}", timeout=60_000)
         screenshot(page, "city_zoomed_in")
+        page.close()
+
+
+def test_with_the_data_watcher_on_a_fresh_server_draws_the_map_and_a_command_line_import(browser, tmp_path, report):
+    """As deployed: the watcher (dashboard.warmup) prepares each data version in the
+    background. The map it prepares must draw in the browser like any other (its component is
+    declared in a script run, not by the watcher's thread), and a unit imported from the command
+    line is on the map at the next visit."""
+    from test_warmup import demo_ledger_with
+
+    store = str(tmp_path / "watched.gpkg")
+    placed = sum(1 for unit in report["units"] if unit["placed_by"])
+    with running_app({"COUNTY_STORE": store, "DATA_WATCH_S": "0.5"}) as url:
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        markers = open_map(page, f"{url}/").locator("path.unit-marker")
+        markers.first.wait_for(state="attached")
+        assert markers.count() == placed
+        ledger = demo_ledger_with(tmp_path / "五月台账.xlsx", unit(name="命令行导入示例有限公司", lon=102.70, lat=25.05))
+        subprocess.run([sys.executable, "-m", "services", "import", "--ledger", str(ledger), "--db", store],
+                       cwd=REPO, check=True, capture_output=True)
+        markers = open_map(page, f"{url}/").locator("path.unit-marker")
+        markers.nth(placed).wait_for(state="attached")  # one more unit than before
+        assert markers.count() == placed + 1
         page.close()
