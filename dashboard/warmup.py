@@ -15,10 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 
-_started: set[str] = set()
+_stops: dict[str, threading.Event] = {}  # the running watchers, by store URL
 _lock = threading.Lock()
 _log = logging.getLogger(__name__)
 
@@ -33,16 +32,26 @@ def start(url: str, version: Callable[[], int], prepare: Callable[[int], None]) 
     watcher was started now."""
     interval = poll_seconds()
     with _lock:
-        if interval <= 0 or url in _started:
+        if interval <= 0 or url in _stops:
             return False
-        _started.add(url)
-    threading.Thread(target=_watch, args=(version, prepare, interval), name="data-watcher", daemon=True).start()
+        stopped = _stops[url] = threading.Event()
+    threading.Thread(target=_watch, args=(version, prepare, interval, stopped), name="data-watcher",
+                     daemon=True).start()
     return True
 
 
-def _watch(version: Callable[[], int], prepare: Callable[[int], None], interval: float) -> None:
+def stop(url: str) -> None:
+    """Stop watching the store at ``url`` (a test's store, before it is deleted)."""
+    with _lock:
+        event = _stops.pop(url, None)
+    if event is not None:
+        event.set()
+
+
+def _watch(version: Callable[[], int], prepare: Callable[[int], None], interval: float,
+           stopped: threading.Event) -> None:
     prepared = None
-    while True:
+    while not stopped.is_set():
         try:
             current = version()
         except Exception:  # the store went away (a deleted file, a stopped server): stop watching
@@ -54,4 +63,4 @@ def _watch(version: Callable[[], int], prepare: Callable[[int], None], interval:
             except Exception:  # shown, if it happens again, when a page computes the same
                 _log.exception("preparing data version %s failed", current)
             prepared = current
-        time.sleep(interval)
+        stopped.wait(interval)

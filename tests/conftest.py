@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def session_store():
     dashboard's first start would), so no test depends on another having opened a page first."""
     from services.workspace import workspace_store
 
-    return workspace_store(str(_SESSION_STORE))
+    yield workspace_store(str(_SESSION_STORE))
+    shutil.rmtree(_SESSION_STORE.parent, ignore_errors=True)
 
 
 def credit_code(prefix: str = "91") -> str:

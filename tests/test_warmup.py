@@ -20,9 +20,13 @@ from conftest import DEMO, HEADERS, REPO, unit
 @pytest.fixture
 def watched_store(tmp_path, monkeypatch):
     """A store of its own, with the data watcher on (the other tests turn it off)."""
-    monkeypatch.setenv("COUNTY_STORE", str(tmp_path / "watched.gpkg"))
+    from dashboard import warmup
+
+    path = str(tmp_path / "watched.gpkg")
+    monkeypatch.setenv("COUNTY_STORE", path)
     monkeypatch.setenv("DATA_WATCH_S", "0.2")
-    return str(tmp_path / "watched.gpkg")
+    yield path
+    warmup.stop(path)
 
 
 def demo_ledger_with(path, row: dict):
