@@ -4,11 +4,12 @@ Why: ``st_folium`` renders the whole folium tree to HTML and JavaScript on every
 every rerun of the page, even when nothing on the map changed (a download click, a search
 keystroke, a table sort): for the demo county that was two thirds of a page run, for a
 100k-unit city over a second. :func:`render` does that work once and keeps the component's
-arguments; :func:`show` sends them. The county pages keep rendered maps per data version,
-viewer and view (``dashboard.widgets.show_county_map``), so a rerun that does not change the
-map costs a dictionary lookup.
+arguments; :func:`show` sends them. The county pages keep rendered maps per assessment and
+view in a :class:`MapCache` (``dashboard.widgets.show_county_map``), so a rerun that does not
+change the map costs a dictionary lookup.
 
-What is sent is what ``st_folium`` (streamlit-folium 0.27.4, pinned) sends, built with its own
+What is sent is what ``st_folium`` (streamlit-folium 0.27.4, pinned in requirements.txt: the
+helpers used are private, so check this module when upgrading it) sends, built with its own
 helpers: the Leaflet script with folium's random ids replaced by ``map_div``, the header and
 HTML, and the ``default_js``/``default_css`` URLs of every element (local files, see
 ``dashboard.assets``). The component's key is a digest of the script, as in ``st_folium``:
