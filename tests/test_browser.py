@@ -204,7 +204,7 @@ def test_with_the_data_watcher_on_a_fresh_server_draws_the_map_and_a_command_lin
     from test_warmup import demo_ledger_with
 
     store = str(tmp_path / "watched.gpkg")
-    placed = sum(1 for unit in report["units"] if unit["placed_by"])
+    placed = sum(1 for entry in report["units"] if entry["placed_by"])
     with running_app({"COUNTY_STORE": store, "DATA_WATCH_S": "0.5"}) as url:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         markers = open_map(page, f"{url}/").locator("path.unit-marker")
