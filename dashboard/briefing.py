@@ -236,22 +236,37 @@ def _map_view(view: briefing.StepView, marks: tuple, grid_rates, basemap: str, t
                               height=MAP_HEIGHT, marks=marks)
 
 
-def prepare_next(analysis: Analysis, sequence: list[briefing.Step], index: int) -> None:
+def prepare_next(analysis: Analysis, sequence: list[briefing.Step], index: int, anonymised: bool) -> None:
     """Render the next step's map in the background while the presenter talks over this one:
     on a city a step's map takes up to a few seconds to render the first time, and the room
-    should not wait for it after 下一步. Not for the progress step, whose map shows what the
-    presenter picks in its panel. Call it last: the page is complete before the work starts."""
-    if index + 1 >= len(sequence) or sequence[index + 1].kind == "progress":
+    should not wait for it after 下一步. For the progress step that includes the comparison its
+    panel shows first (the first snapshot against 现在) and the changes it marks on the map.
+    Call it last: the page is complete before the work starts."""
+    if index + 1 >= len(sequence):
         return
     step = sequence[index + 1]
     # What comes from the session is read here; the rest is computed in the background.
     session = (state.grid_rates(), st.session_state.get(BASEMAP_KEY, county_map.OSM), widgets.tianditu_key())
+    if step.kind == "progress":  # its data is made in the background too (snapshots of a city)
+        context = (anonymised, state.viewer(), state.full_analysis(), snapshots.list_snapshots(state.store()))
+    else:
+        context = None
 
     def render_next():
+        marks = _default_marks(progress(analysis, *context)) if context is not None else ()
         step_view = briefing.step_view(analysis, step)
-        widgets.prepare_county_map(map_area(analysis, step_view), _map_view(step_view, (), *session))
+        widgets.prepare_county_map(map_area(analysis, step_view), _map_view(step_view, marks, *session))
 
     threading.Thread(target=render_next, name="briefing-next-step", daemon=True).start()
+
+
+def _default_marks(upcoming: Progress) -> tuple:
+    """The progress step's map marks before the presenter picks two other snapshots."""
+    if upcoming.listing.empty:
+        return ()
+    before, after = upcoming.default_choice()
+    _, _, comparison = upcoming.comparison(before, after)
+    return progress_marks(upcoming, comparison, briefing.moved_grids(comparison.grids))
 
 
 def map_area(analysis: Analysis, view: briefing.StepView) -> Analysis:
@@ -308,34 +323,36 @@ def _as_shown(snapshot: snapshots.Snapshot, viewer: Viewer, anonymised: bool) ->
     return shown
 
 
-def _snapshot(row, anonymised: bool) -> snapshots.Snapshot:
-    """The snapshot of a :func:`services.snapshots.list_snapshots` row (``id`` 0: 现在) as shown.
+def _snapshot(row, anonymised: bool, viewer: Viewer, full: Analysis) -> snapshots.Snapshot:
+    """The snapshot of a :func:`services.snapshots.list_snapshots` row (``id`` 0: 现在) as shown
+    to ``viewer`` (``full``: the whole county now; both passed in, as a background thread has
+    no session to read them from).
 
     现在 is built from the whole county (units are matched by credit code, which the shown
     analysis may have masked), then cut and anonymised like a stored one; it is remembered
     with the analysis it was made from."""
-    viewer = state.viewer()
     if int(row["id"]) == 0:
-        return _remembered(f"now:{viewer}:{anonymised}", state.full_analysis(),
-                           lambda full: _as_shown(briefing.current_snapshot(full), viewer, anonymised))
+        return _remembered(f"now:{viewer}:{anonymised}", full,
+                           lambda whole: _as_shown(briefing.current_snapshot(whole), viewer, anonymised))
     shown = _stored(default_url(), int(row["id"]), str(row["taken_at"]), viewer, anonymised)
     return dataclasses.replace(shown, label=row["label"])
 
 
-def _compare(before, after, anonymised: bool) -> snapshots.Comparison:
+def _compare(before, after, anonymised: bool, viewer: Viewer, full: Analysis) -> snapshots.Comparison:
     """:func:`services.snapshots.compare` of two listed snapshots, remembered with the current
     analysis (stepping back to the progress view does not compare 100k units again)."""
-    key = f"compare:{state.viewer()}:{anonymised}:{before['id']}:{before['taken_at']}:{after['id']}:{after['taken_at']}"
-    return _remembered(key, state.full_analysis(),
-                       lambda _: snapshots.compare(_snapshot(before, anonymised), _snapshot(after, anonymised)))
+    key = f"compare:{viewer}:{anonymised}:{before['id']}:{before['taken_at']}:{after['id']}:{after['taken_at']}"
+    return _remembered(key, full, lambda _: snapshots.compare(_snapshot(before, anonymised, viewer, full),
+                                                              _snapshot(after, anonymised, viewer, full)))
 
 
-def history(analysis: Analysis, listing: pd.DataFrame, anonymised: bool) -> pd.DataFrame:
+def history(analysis: Analysis, listing: pd.DataFrame, anonymised: bool, viewer: Viewer,
+            full: Analysis) -> pd.DataFrame:
     """Coverage rates over the snapshots, oldest first, then 现在 (the analysis shown)."""
-    if state.viewer().whole_county:
+    if viewer.whole_county:
         rows = listing[["id", "label", "taken_at", "org_coverage_rate", "work_coverage_rate"]].copy()
     else:  # the viewer's share of each snapshot, recomputed from its units
-        shown = [_snapshot(row, anonymised).totals for _, row in listing.iterrows()]
+        shown = [_snapshot(row, anonymised, viewer, full).totals for _, row in listing.iterrows()]
         rows = pd.DataFrame({"id": listing["id"], "label": listing["label"], "taken_at": listing["taken_at"],
                              "org_coverage_rate": [s["org_coverage_rate"] for s in shown],
                              "work_coverage_rate": [s["work_coverage_rate"] for s in shown]})
@@ -374,17 +391,48 @@ class Progress:
     listing: pd.DataFrame
     rates: pd.DataFrame
     anonymised: bool
+    viewer: Viewer
+    full: Analysis  # the whole county now (现在 is built from it)
+
+    def rows(self, before: int, after: int) -> tuple[dict, dict]:
+        """The rates' rows of two listed snapshots (0: 现在), as :func:`_compare` takes them."""
+        rows = self.rates.set_index("id")
+        return tuple(rows.loc[key].to_dict() | {"id": key} for key in (before, after))
+
+    def comparison(self, before: int, after: int) -> tuple[dict, dict, snapshots.Comparison]:
+        before_row, after_row = self.rows(before, after)
+        return before_row, after_row, _compare(before_row, after_row, self.anonymised, self.viewer, self.full)
+
+    def default_choice(self) -> tuple[int, int]:
+        """What the panel compares until the presenter picks: the first snapshot and 现在."""
+        return int(self.listing["id"].iloc[0]), 0
 
 
-def progress(analysis: Analysis, anonymised: bool) -> Progress:
-    listing = snapshots.list_snapshots(state.store())
-    return Progress(analysis, listing, history(analysis, listing, anonymised), anonymised)
+def progress(analysis: Analysis, anonymised: bool, viewer: Viewer | None = None, full: Analysis | None = None,
+             listing: pd.DataFrame | None = None) -> Progress:
+    """The progress step's data; ``viewer``, ``full`` and ``listing`` default to the session's
+    (a background thread passes them)."""
+    viewer = viewer if viewer is not None else state.viewer()
+    full = full if full is not None else state.full_analysis()
+    listing = listing if listing is not None else snapshots.list_snapshots(state.store())
+    return Progress(analysis, listing, history(analysis, listing, anonymised, viewer, full), anonymised, viewer, full)
+
+
+def progress_marks(progress: Progress, comparison: snapshots.Comparison, moved: pd.DataFrame) -> tuple:
+    """The map's :class:`~dashboard.county_map.Marks` of what changed between two snapshots."""
+    changed = [(name, colour, frame.assign(label=[f"{name}：{n}" for n in frame["name"]]), 10)
+               for name, colour, frame in (("新实现组织覆盖", STATUS_COLOURS["own"], comparison.new_orgs),
+                                           ("消除的空白点", PLACE_COLOURS["park"], comparison.closed_blind),
+                                           ("新增空白点", STATUS_COLOURS["blind"], comparison.new_blind))]
+    changed.append(("覆盖率变化的网格", "#000000", briefing.moved_grid_points(progress.analysis, moved), 16))
+    return tuple(county_map.Marks(name, colour, points, radius) for name, colour, points, radius in changed
+                 if len(points))
 
 
 def progress_panel(progress: Progress) -> tuple:
     """The progress step's side panel: rates over time, the before/after choice and what
     changed; returns the map's :class:`~dashboard.county_map.Marks` of the changed units."""
-    listing, anonymised = progress.listing, progress.anonymised
+    listing = progress.listing
     rate_chart(progress.rates)
     if listing.empty:
         st.info("还没有快照：至少需要两次导入的快照才能比较前后变化（每次导入台账时自动保存一次）。")
@@ -401,9 +449,7 @@ def progress_panel(progress: Progress) -> tuple:
     if before == after:
         st.caption("请选择两个不同的时间点。")
         return ()
-    rows = progress.rates.set_index("id")
-    before_row, after_row = (rows.loc[key].to_dict() | {"id": key} for key in (before, after))
-    comparison = _compare(before_row, after_row, anonymised)
+    before_row, after_row, comparison = progress.comparison(before, after)
     with st.container(key="briefing_progress"):
         cards = st.columns(3)
         cards[0].metric("新实现组织覆盖", f"{len(comparison.new_orgs):,}个")
@@ -421,13 +467,7 @@ def progress_panel(progress: Progress) -> tuple:
             tooltip=[alt.Tooltip("label:N", title="网格"), alt.Tooltip("变化:Q", format=".2f")])
         st.altair_chart(bars.properties(height=80 + 40 * len(moved), title="变化最大的网格")
                         .configure_axis(labelFontSize=13), width="stretch")
-    changed = [(name, colour, frame.assign(label=[f"{name}：{n}" for n in frame["name"]]), 10)
-               for name, colour, frame in (("新实现组织覆盖", STATUS_COLOURS["own"], comparison.new_orgs),
-                                           ("消除的空白点", PLACE_COLOURS["park"], comparison.closed_blind),
-                                           ("新增空白点", STATUS_COLOURS["blind"], comparison.new_blind))]
-    changed.append(("覆盖率变化的网格", "#000000", briefing.moved_grid_points(progress.analysis, moved), 16))
-    return tuple(county_map.Marks(name, colour, points, radius) for name, colour, points, radius in changed
-                 if len(points))
+    return progress_marks(progress, comparison, moved)
 
 
 # --- take-away files -------------------------------------------------------------------------

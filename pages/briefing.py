@@ -45,4 +45,4 @@ with map_column:
 briefing.takeaways(analysis, on_map, step, headline, view, fictional)
 briefing.options(fictional)
 briefing.sequence_editor(analysis, sequence, index)
-briefing.prepare_next(analysis, sequence, index)
+briefing.prepare_next(analysis, sequence, index, anonymised)

@@ -413,3 +413,26 @@ def test_the_take_away_files_are_made_from_the_view_on_screen(downloads, demo):
 
     exported = set(audit_log(open_store()).query("action == '导出'")["detail"])
     assert {offered(downloads, suffix) for suffix in (".html", ".pdf", ".png")} <= exported
+
+
+def test_each_steps_map_is_drawn_while_the_presenter_talks_over_the_one_before(own_store):
+    """The map shown after 下一步 was rendered before the click, in the background, for every
+    step of the default sequence, the progress view (with its before/after marks) included."""
+    import threading
+    import time
+
+    from dashboard import widgets
+
+    def presenter_talks():  # until the background work for the next step is done
+        deadline = time.monotonic() + 120
+        while any(t.name in ("briefing-next-step", "render-map-ahead") for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the next step's map was not ready in time"
+            time.sleep(0.05)
+
+    at = open_page(PAGE)
+    while not at.button(key="briefing_next").disabled:
+        presenter_talks()
+        ready = {rendered.script for rendered in widgets.RENDERED_MAPS.maps()}
+        next_step(at)
+        assert map_script(at) in ready, f"{title(at)}: drawn only after the click"
+    assert "进度" in title(at)
