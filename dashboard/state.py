@@ -41,8 +41,7 @@ def _prepare(url: str, version: int) -> None:
     policy's figures, through the pages' own cache, and the whole county's first map."""
     from dashboard import widgets  # widgets reads this module
 
-    widgets.prepare_whole_county_map(_analysis(url, version, DEFAULT_POLICY.joint_cap,
-                                               float(DEFAULT_POLICY.service_radius_m), DEFAULT_POLICY.as_of_date()))
+    widgets.prepare_whole_county_map(_default_analysis(url, version))
 
 
 def store() -> Store:
@@ -58,7 +57,12 @@ def _analysis(url: str, version: int, joint_cap: int, radius_m: float, as_of: dt
 
 @st.cache_resource(max_entries=64)
 def _grid_rates(key: tuple, viewer: Viewer):
-    analysis = _scoped(key, viewer)
+    return rates_by_grid(_scoped(key, viewer))
+
+
+def rates_by_grid(analysis: Analysis):
+    """The coverage rates of every grid of ``analysis``: what the map's grid choropleth shows
+    (one definition: a map rendered ahead must get exactly the figures the page would)."""
     return coverage_rates(analysis.units, by="grid_id", groups=analysis.county.grids["id"])
 
 
@@ -100,7 +104,11 @@ def default_analysis() -> Analysis:
     import computes it here, through the shared cache, so the pages opened after an import
     find the new figures ready instead of assessing the county again."""
     url = default_url()
-    return _analysis(url, _store(url).version(), DEFAULT_POLICY.joint_cap, float(DEFAULT_POLICY.service_radius_m),
+    return _default_analysis(url, _store(url).version())
+
+
+def _default_analysis(url: str, version: int) -> Analysis:
+    return _analysis(url, version, DEFAULT_POLICY.joint_cap, float(DEFAULT_POLICY.service_radius_m),
                      DEFAULT_POLICY.as_of_date())
 
 

@@ -12,7 +12,7 @@ from services import accounts
 from services.actions import FLAG_LABELS
 from services.coverage import STATUS_LABELS
 from services.filters import UnitFilter
-from services.rates import coverage_rates, totals
+from services.rates import totals
 
 from dashboard import assets, county_map, map_component, state
 
@@ -177,10 +177,9 @@ def prepare_county_page() -> None:
 
 def prepare_whole_county_map(analysis) -> None:
     """Render the 全县一张图 map of ``analysis`` as a whole-county viewer first sees it (no filter,
-    OpenStreetMap), for the data watcher (no session: the grid rates are computed here, as
-    ``state.grid_rates`` computes them for such a viewer)."""
-    rates = coverage_rates(analysis.units, by="grid_id", groups=analysis.county.grids["id"])
-    prepare_county_map(analysis, county_page_view(analysis.units, rates, county_map.OSM))
+    OpenStreetMap), for the data watcher (no session: the grid rates are those
+    ``state.grid_rates`` gives such a viewer)."""
+    prepare_county_map(analysis, county_page_view(analysis.units, state.rates_by_grid(analysis), county_map.OSM))
 
 
 #: The county maps rendered in this process, by fingerprint.

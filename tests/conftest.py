@@ -8,6 +8,7 @@ expected figure in the tests can be worked out by hand.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import tempfile
@@ -48,6 +49,39 @@ def session_store():
 
     yield workspace_store(str(_SESSION_STORE))
     shutil.rmtree(_SESSION_STORE.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The demo county as the headless report assesses it (default policy, today): shared,
+    read-only."""
+    from services.workspace import load_folder
+
+    return load_folder(DEMO)
+
+
+@pytest.fixture(scope="session")
+def report():
+    """The headless report of the demo county as of today (the dashboard's default as-of date),
+    the figures every page must show. (test_report has its own, for a hand-counted county.)"""
+    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(DEMO / "ledger.xlsx"),
+                             "--folder", str(DEMO), "--json"], capture_output=True, text=True, cwd=REPO, check=True)
+    return json.loads(result.stdout)
+
+
+def close_blind_spot(store, label: str):
+    """A placed blind spot forms its own party branch (three members), then a snapshot labelled
+    ``label`` is taken: progress to show. Returns the unit as it was before."""
+    from services.snapshots import take_snapshot
+    from services.workspace import load_store
+
+    units = load_store(store).units
+    unit = units[units["status"].eq("blind") & units["x"].notna()].iloc[0]
+    store.edit_unit(unit["credit_code"], {"formal_members": 3, "org_name": f"{unit['name']}党支部",
+                                          "org_type": "党支部"},
+                    expected_version=store.unit(unit["credit_code"])["version"], who="测试")
+    take_snapshot(store, label=label, who="测试")
+    return unit
 
 
 def credit_code(prefix: str = "91") -> str:

@@ -16,14 +16,15 @@ from services import accounts
 from services.access import MASKED_CODE, AccessDenied, Viewer, edit_unit, mask_name, mask_org, scope
 from services.rates import totals
 from services.store import open_store
-from services.workspace import load_folder, load_store, seed_store
+from services.workspace import load_store, seed_store
 
 GRID = "QH-01-07"
 
 
-@pytest.fixture(scope="module")
-def county():
-    return load_folder(DEMO)
+@pytest.fixture
+def county(demo):
+    """The whole demo county, as the headless report reads it."""
+    return demo
 
 
 def test_a_grid_leader_gets_their_grid_and_nothing_else(county):

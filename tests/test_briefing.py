@@ -12,8 +12,6 @@ import io
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections import Counter
 
 import geopandas as gpd
@@ -21,25 +19,13 @@ import pytest
 from PIL import Image
 
 from apptest_support import open_page, screen_text, signed_in
-from conftest import DEMO, REPO
+from conftest import DEMO, close_blind_spot
 from services import places
 from services.briefing import KIND_LABELS, Step, default_steps, steps_to_json
 from services.store import open_store
-from services.workspace import load_folder, load_store
+from services.workspace import load_folder
 
 PAGE = "pages/briefing.py"
-
-
-@pytest.fixture(scope="module")
-def report():
-    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(DEMO / "ledger.xlsx"),
-                             "--folder", str(DEMO), "--json"], capture_output=True, text=True, cwd=REPO, check=True)
-    return json.loads(result.stdout)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO)
 
 
 @pytest.fixture
@@ -287,16 +273,8 @@ def test_a_saved_step_the_data_no_longer_has_is_left_out(own_store):
 
 
 def test_progress_compares_two_snapshots_on_the_map_and_in_figures(own_store):
-    from services.snapshots import take_snapshot
-
     at = open_page(PAGE)  # seeds the store: snapshot 初始数据
-    store = open_store(own_store)
-    units = load_store(store).units
-    unit = units[units["status"].eq("blind") & units["x"].notna()].iloc[0]
-    store.edit_unit(unit["credit_code"], {"formal_members": 3, "org_name": f"{unit['name']}党支部",
-                                          "org_type": "党支部"},
-                    expected_version=store.unit(unit["credit_code"])["version"], who="测试")
-    take_snapshot(store, label="第二次导入", who="测试")
+    unit = close_blind_spot(open_store(own_store), "第二次导入")
 
     at = open_page(PAGE)
     while at.metric[0].label != "距组织覆盖率100%还差":

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DEMO, MAP_FRAME, running_app, screenshot
+from conftest import DEMO, MAP_FRAME, close_blind_spot, running_app, screenshot
 from services.briefing import default_steps, headline, step_view
-from services.snapshots import take_snapshot
 from services.store import open_store
-from services.workspace import load_folder, load_store, seed_store
+from services.workspace import seed_store
 
 # Every map iframe on the page; the step's map is drawn when one of them shows exactly its
 # units (the previous step's iframe may linger for a moment while Streamlit swaps them).
@@ -20,11 +19,6 @@ _MAP_DRAWN = """([frames, units, grids]) => [...document.querySelectorAll(frames
     return d && d.querySelector('.leaflet-container')
         && d.querySelectorAll('path.grid-area').length === grids
         && d.querySelectorAll('path.unit-marker').length === units; })"""
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO)
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +101,7 @@ def test_progress_since_the_first_snapshot_is_drawn_on_the_map(page, demo, tmp_p
     the map, and its grid, and charts the grid's rise."""
     store = open_store(str(tmp_path / "s.gpkg"))
     seed_store(store, DEMO)
-    units = load_store(store).units
-    unit = units[units["status"].eq("blind") & units["x"].notna()].iloc[0]
-    store.edit_unit(unit["credit_code"], {"formal_members": 3, "org_name": f"{unit['name']}党支部",
-                                          "org_type": "党支部"},
-                    expected_version=store.unit(unit["credit_code"])["version"], who="测试")
-    take_snapshot(store, label="第二季度", who="测试")
+    unit = close_blind_spot(store, "第二季度")
     with running_app({"COUNTY_STORE": str(tmp_path / "s.gpkg")}) as url:
         open_briefing(page, url)
         count = len(default_steps(demo))

@@ -6,7 +6,6 @@ Screenshots of every page land in screenshots/ (git-ignored): look at them.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -19,13 +18,6 @@ from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot, u
 PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint_orgs": "联合党支部",
              "blind_spots": "空白点", "centres": "党群服务中心"}
 HOSTILE = '<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>"&\'{{ 7*7 }}{% raw %}'
-
-
-@pytest.fixture(scope="module")
-def report():
-    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(DEMO / "ledger.xlsx"),
-                             "--folder", str(DEMO), "--json"], capture_output=True, text=True, cwd=REPO, check=True)
-    return json.loads(result.stdout)
 
 
 def test_a_shared_grid_link_on_a_fresh_server_shows_that_grid_with_its_units(browser, report):

@@ -18,14 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_support import shows
 from services.rates import totals
-from services.workspace import DEMO_FOLDER, load_folder
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO_FOLDER)
 
 
 @pytest.fixture

@@ -14,15 +14,8 @@ import apptest_support
 from apptest_support import map_script, metric, shows
 from conftest import REPO
 from services import orgs
-from services.settings import DEFAULT_POLICY
-from services.workspace import DEMO_FOLDER, load_folder
 
 APP = str(REPO / "streamlit_app.py")
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO_FOLDER, DEFAULT_POLICY)
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,8 @@ import apptest_support
 from apptest_support import map_script, metric, shows, table_with
 from conftest import REPO
 from services import places
-from services.settings import DEFAULT_POLICY
-from services.workspace import DEMO_FOLDER, load_folder
 
 APP = str(REPO / "streamlit_app.py")
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO_FOLDER, DEFAULT_POLICY)
 
 
 def open_page(query: dict | None = None) -> AppTest:

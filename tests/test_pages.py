@@ -7,25 +7,15 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import DEMO, REPO
+from conftest import REPO
 
 PAGES = ["pages/county_map.py", "pages/grid.py", "pages/places.py", "pages/joint_orgs.py",
          "pages/blind_spots.py", "pages/centres.py", "pages/data.py", "pages/accounts.py"]
-
-
-@pytest.fixture(scope="module")
-def report():
-    """The report of the demo county as of today (the dashboard's default as-of date)."""
-    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(DEMO / "ledger.xlsx"),
-                             "--folder", str(DEMO), "--json"], capture_output=True, text=True, cwd=REPO, check=True)
-    return json.loads(result.stdout)
 
 
 def open_app() -> AppTest:

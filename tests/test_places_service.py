@@ -19,8 +19,7 @@ from pyproj import Geod
 from conftest import unit, write_ledger
 from services import orgs, places
 from services.analysis import analyse_files
-from services.settings import DEFAULT_POLICY, Policy
-from services.workspace import DEMO_FOLDER, load_folder
+from services.settings import Policy
 
 PARK_ORG = {"org_name": "甲园区综合党委", "org_type": "区域性党组织"}
 JOINT = {"org_name": "某联合党支部", "org_type": "联合党支部"}
@@ -52,11 +51,6 @@ def tiny(tmp_path, tiny_county):
     path = write_ledger(tmp_path / "台账.csv", tiny_rows())
     layers = {k: v for k, v in tiny_county.items() if k != "grids"}
     return analyse_files(path, tiny_county["grids"], Policy(as_of=dt.date(2026, 11, 22)), **layers)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO_FOLDER, DEFAULT_POLICY)
 
 
 # --- places -------------------------------------------------------------------------------

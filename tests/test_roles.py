@@ -31,7 +31,7 @@ from apptest_support import APP
 from conftest import DEMO, MAP_FRAME, running_app, screenshot
 from services import accounts
 from services.store import open_store
-from services.workspace import load_folder, seed_store
+from services.workspace import seed_store
 
 GRID = "QH-01-03"  # 青禾街道第3网格: 33 units, of all four statuses, with a grid leader
 OTHER_GRID = "QH-03-02"  # another town's grid
@@ -46,10 +46,10 @@ PAGES = {"pages/county_map.py": "全县一张图", "pages/grid.py": "网格", "p
 ADMIN_ONLY = ("pages/data.py", "pages/accounts.py")
 
 
-@pytest.fixture(scope="module")
-def county():
+@pytest.fixture
+def county(demo):
     """The whole demo county, as the headless report reads it."""
-    return load_folder(DEMO)
+    return demo
 
 
 @pytest.fixture(scope="module")
@@ -405,18 +405,24 @@ def test_the_briefing_role_shows_no_person_and_no_unit_but_the_same_figures(role
 # --- in a real browser --------------------------------------------------------------------------
 
 
+def signed_in_page(browser, url: str, name: str):
+    """A new tab in which ``name`` has signed in and 全县一张图 with its map is up."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(url)
+    page.get_by_label("账号").fill(name)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="全县一张图").first.wait_for(timeout=60_000)
+    page.wait_for_selector(MAP_FRAME, state="attached", timeout=60_000)
+    return page
+
+
 def test_in_the_browser_a_grid_leader_gets_only_their_grid(browser, role_store, county):
     units = county.units
     mine = units[units["grid_id"].eq(GRID) & units["x"].notna()]
     other_codes = set(units.loc[~units["grid_id"].eq(GRID), "credit_code"])
     with running_app({"COUNTY_STORE": role_store}) as url:
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(url)
-        page.get_by_label("账号").fill(LEADER)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.get_by_role("heading", name="全县一张图").first.wait_for(timeout=60_000)
-        page.wait_for_selector(MAP_FRAME, state="attached", timeout=60_000)
+        page = signed_in_page(browser, url, LEADER)
         frame = page.frame_locator(MAP_FRAME).first
         markers = frame.locator("path.unit-marker")
         markers.first.wait_for(state="attached", timeout=60_000)
@@ -441,13 +447,7 @@ def test_in_the_browser_a_grid_leader_gets_only_their_grid(browser, role_store, 
 def test_in_the_browser_a_briefing_account_shows_no_person_and_no_unit(browser, role_store, county):
     hidden = _people_and_units(county)
     with running_app({"COUNTY_STORE": role_store}) as url:
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(url)
-        page.get_by_label("账号").fill(BRIEFING)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.get_by_role("heading", name="全县一张图").first.wait_for(timeout=60_000)
-        page.wait_for_selector(MAP_FRAME, state="attached", timeout=60_000)
+        page = signed_in_page(browser, url, BRIEFING)
         markers = page.frame_locator(MAP_FRAME).first.locator("path.unit-marker")
         markers.first.wait_for(state="attached", timeout=60_000)
         assert markers.count() == int(county.units["x"].notna().sum()), "every placed unit is drawn"

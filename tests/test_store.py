@@ -7,7 +7,6 @@ the demo county, as the dashboard's first start fills it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess

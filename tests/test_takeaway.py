@@ -17,22 +17,17 @@ import time
 import pytest
 from PIL import Image
 
-from conftest import DEMO, SCREENSHOTS, screenshot
+from conftest import SCREENSHOTS, screenshot
 from dashboard import county_map, palette
 from dashboard.takeaway import standalone_html
 from services.access import Viewer, scope
 from services.brief_pdf import brief_pdf
 from services.rates import coverage_rates, totals
 from services.static_map import map_png, percent
-from services.workspace import FICTIONAL_NOTE, load_folder
+from services.workspace import FICTIONAL_NOTE
 
 LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
 MAX_HTML_BYTES = 10 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_folder(DEMO)
 
 
 def county_view(analysis) -> county_map.MapView:
