@@ -68,6 +68,9 @@ def test_the_presenter_steps_through_the_briefing_with_the_arrow_keys(page, brie
 def test_the_projector_sees_no_chrome_and_a_large_figure(page, briefing_url):
     open_briefing(page, briefing_url)
     page.wait_for_selector(MAP_FRAME, state="attached", timeout=60_000)
+    # The figure may arrive in a later batch than the map (each widget's code loads on first
+    # use): wait for it rather than measure what is not there yet.
+    page.locator('.st-key-briefing_headline [data-testid="stMetricValue"]').wait_for(timeout=60_000)
     for part in ("stSidebar", "stHeader", "stToolbar"):
         assert not page.locator(f'[data-testid="{part}"]').is_visible(), part
     sizes = page.evaluate("""() => {
