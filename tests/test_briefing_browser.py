@@ -36,6 +36,19 @@ def open_briefing(page, url: str) -> None:
     page.wait_for_function("() => typeof window.__briefingKeys === 'function'", timeout=60_000)
 
 
+_BUTTON_FOR = {"ArrowRight": "briefing_next", "PageDown": "briefing_next",
+               "ArrowLeft": "briefing_previous", "PageUp": "briefing_previous"}
+
+
+def press(page, key: str) -> None:
+    """Press a stepping key once the button it stands for is on screen and enabled, as a
+    presenter who sees the page does: the step's text arrives before the buttons (a button's
+    code loads on its first use, and a rerun sends the title first), and a key pressed before
+    the button is there does nothing."""
+    page.wait_for_selector(f".st-key-{_BUTTON_FOR[key]} button:not([disabled])", timeout=60_000)
+    page.keyboard.press(key)
+
+
 def wait_for_map(page, units: int, grids: int) -> None:
     page.wait_for_function(_MAP_DRAWN, arg=[MAP_FRAME, units, grids], timeout=60_000, polling=100)
 
@@ -46,7 +59,7 @@ def test_the_presenter_steps_through_the_briefing_with_the_arrow_keys(page, brie
     open_briefing(page, briefing_url)
     for number, step in enumerate(sequence, start=1):
         if number > 1:
-            page.keyboard.press("ArrowRight")
+            press(page, "ArrowRight")
         page.get_by_text(f"第{number}步，共{len(sequence)}步").wait_for(timeout=60_000)
         said = headline(demo, step)
         page.get_by_role("heading", name=said.title).wait_for(timeout=60_000)
@@ -57,9 +70,9 @@ def test_the_presenter_steps_through_the_briefing_with_the_arrow_keys(page, brie
             page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
         screenshot(page, f"briefing_step_{number:02d}")
 
-    page.keyboard.press("ArrowLeft")
+    press(page, "ArrowLeft")
     page.get_by_text(f"第{len(sequence) - 1}步，共{len(sequence)}步").wait_for(timeout=60_000)
-    page.keyboard.press("PageDown")  # a presenter's clicker
+    press(page, "PageDown")  # a presenter's clicker
     page.get_by_text(f"第{len(sequence)}步，共{len(sequence)}步").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert not page.page_errors, page.page_errors
@@ -95,7 +108,7 @@ def test_arrow_keys_typed_into_a_field_do_not_change_the_step(page, briefing_url
     page.keyboard.press("Escape")
     assert page.get_by_text("第1步，共").is_visible()
     page.get_by_role("heading", name="全县总览").click()  # back on the page: keys step again
-    page.keyboard.press("ArrowRight")
+    press(page, "ArrowRight")
     page.get_by_text("第2步，共").wait_for(timeout=60_000)
 
 
@@ -109,7 +122,7 @@ def test_progress_since_the_first_snapshot_is_drawn_on_the_map(page, demo, tmp_p
         open_briefing(page, url)
         count = len(default_steps(demo))
         for number in range(2, count + 1):  # one press at a time, as a presenter does
-            page.keyboard.press("ArrowRight")
+            press(page, "ArrowRight")
             page.get_by_text(f"第{number}步，共{count}步").wait_for(timeout=60_000)
         page.get_by_role("heading", name="距100%目标的进度").wait_for(timeout=60_000)
         page.get_by_text("新实现组织覆盖", exact=True).wait_for(timeout=60_000)
