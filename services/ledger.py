@@ -26,7 +26,7 @@ import pandas as pd
 
 from services.credit_code import credit_code_problems, normalise_code
 from services.problems import InputError, Problem
-from services.text import compact, map_distinct, take_distinct
+from services.text import _arrow_text, compact, map_distinct, take_distinct
 
 # Canonical Chinese header → English name used in code (DOMAIN.md "Ledger template"), in order.
 LEDGER_COLUMNS: dict[str, str] = {
@@ -414,6 +414,16 @@ def _blank_cells(values: pd.Series) -> np.ndarray:
     Text columns use pyarrow's string kernels; mixed Excel columns go through their distinct
     values, so neither costs a Python call per cell.
     """
+    if _arrow_text(values):
+        # Empty, or only white space: exactly the cells ``str.strip()`` leaves empty (Arrow's
+        # utf8_is_space and utf8_trim_whitespace share one definition of white space), in two
+        # kernels instead of a stripped copy of the column.
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        texts = pa.array(values.array)
+        blank = pc.or_(pc.equal(pc.binary_length(texts), 0), pc.utf8_is_space(texts))
+        return pc.fill_null(blank, True).to_numpy(zero_copy_only=False).astype(bool, copy=False)
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
         return values.str.strip().str.len().fillna(0).eq(0).to_numpy(dtype=bool)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -489,9 +499,20 @@ _DATE_PATTERNS = (
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _parse_date(value: object) -> object:
     """A date from an Excel date, an Excel serial number or text such as "2021/6/1",
     "2021.6" (→ 2021-06-01) or "2022年6月20日"; NaT when blank; raises when unreadable."""
+    if type(value) is str and _ISO_DATE.fullmatch(value):
+        # The usual spelling (what the template and exports write), read without the checks
+        # below; it gives the very value they would. A day that does not exist goes on to
+        # them (and is unreadable there too).
+        try:
+            return pd.Timestamp(dt.date.fromisoformat(value))
+        except ValueError:
+            pass
     if isinstance(value, (dt.datetime, pd.Timestamp)):
         return pd.Timestamp(value).normalize()
     if isinstance(value, dt.date):
@@ -717,13 +738,13 @@ def _parse(cells: pd.DataFrame, rows: pd.Series, file_name: str, problems: list[
         "fixed_premises": "是/否", "owner_is_member": "是/否",
     }
     for column in enum_columns:
-        parsed = _parse_column(cells[column.name], column.parse)
+        # A blank cell, and one that cannot be read, takes the column's default.
+        parsed = _parse_column(cells[column.name], column.parse, default=_DEFAULTS[column.name])
         header = CHINESE_HEADER[column.name]
         note(parsed.error, column.name,
              f"{header}“{{value}}”不是可识别的取值（应为{allowed[column.name]}）",
              False, column.on_error)
-        units[column.name] = parsed.value
-    _apply_defaults(units)
+        units[column.name] = parsed.value.astype(bool) if column.parse is _parse_bool else parsed.value
 
     elected = _parse_column(cells["org_elected"], _parse_date)
     note(elected.error, "org_elected", "党组织换届时间无法识别：{value}", False, "unreadable_value")
@@ -743,42 +764,53 @@ class _Parsed:
     error: pd.Series
 
 
-def _parse_column(values: pd.Series, parse: Callable[[object], object]) -> _Parsed:
-    """Parse a column through its distinct values; unreadable cells become NA with error=True.
+def _parse_column(values: pd.Series, parse: Callable[[object], object], default=None) -> _Parsed:
+    """Parse a column through its distinct values; unreadable cells become NA with error=True
+    (``default`` instead of NA for blank and unreadable cells, when given).
 
     Numbers take a vectorised fast path first (``pandas.to_numeric`` on the distinct values);
     only what it cannot read (“3人”, full-width digits, text) goes through ``parse``.
     """
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    uniques = np.asarray(distinct, dtype=object)
-    count = len(uniques)
-    parsed = np.empty(count + 1, dtype=object)
+    count = len(distinct)
     error = np.zeros(count + 1, dtype=bool)
-    todo = np.ones(count, dtype=bool)
-    numeric = parse in (_parse_count, _parse_coordinate)
-    if numeric and count:
-        fast = _numbers(distinct, uniques)
-        if parse is _parse_count:
-            fast[~np.isnan(fast) & (fast != np.floor(fast))] = np.nan  # 3.5 people: not a count
-        todo = np.isnan(fast)
-        parsed[:count] = fast
-    for index in np.flatnonzero(todo):
-        try:
-            parsed[index] = parse(uniques[index])
-        except _Unreadable:
-            parsed[index], error[index] = None, True
-    parsed[count] = parse(None)
-    if numeric:
-        # Parsed numbers are floats, NaN for blank, None (NaN here) for unreadable.
-        numbers = np.array(parsed, dtype="float64")
+    if parse in (_parse_count, _parse_coordinate):
+        # Numbers stay floats throughout (NaN for blank and unreadable): a city's million
+        # distinct coordinates are never boxed into Python objects and back.
+        numbers = np.empty(count + 1, dtype="float64")
+        todo = np.flatnonzero(np.ones(count, dtype=bool))
+        if count:
+            fast = _numbers(distinct)
+            if parse is _parse_count:
+                fast[~np.isnan(fast) & (fast != np.floor(fast))] = np.nan  # 3.5 people: not a count
+            numbers[:count] = fast
+            todo = np.flatnonzero(np.isnan(fast))
+        for index, unique in zip(todo, np.asarray(distinct[todo], dtype=object)):
+            try:
+                numbers[index] = parse(unique)
+            except _Unreadable:
+                numbers[index], error[index] = np.nan, True
+        numbers[count] = parse(None)
         value = pd.Series(numbers[codes], index=values.index)
     else:
+        uniques = np.asarray(distinct, dtype=object)
+        parsed = np.empty(count + 1, dtype=object)
+        for index in range(count):
+            try:
+                parsed[index] = parse(uniques[index])
+            except _Unreadable:
+                parsed[index], error[index] = None, True
+        parsed[count] = parse(None)
+        if default is not None:
+            # Filled here, once per distinct value, rather than with fillna over every row.
+            missing = np.array([_missing(v) for v in parsed], dtype=bool)
+            parsed[missing] = default
         value = take_distinct(parsed, codes, values.index)
     error_cells = pd.Series(error[codes], index=values.index)
     return _Parsed(value, error_cells)
 
 
-def _numbers(distinct, uniques: np.ndarray) -> np.ndarray:
+def _numbers(distinct) -> np.ndarray:
     """``pandas.to_numeric(uniques, errors="coerce")`` as floats.
 
     Arrow text is cast in Arrow when Arrow can read every non-empty value: it reads a subset
@@ -797,6 +829,7 @@ def _numbers(distinct, uniques: np.ndarray) -> np.ndarray:
             pass
         else:
             return numbers.to_numpy(zero_copy_only=False).astype(float)
+    uniques = np.asarray(distinct, dtype=object)
     return np.array(pd.to_numeric(pd.Series(uniques), errors="coerce"), dtype=float)
 
 
@@ -804,6 +837,14 @@ def _verbatim_text(values: pd.Series) -> pd.Series:
     """A text column kept exactly as written, missing for blank cells; numbers read by Excel
     (an all-digit name, say) become their text. Text columns stay pyarrow-backed strings."""
     blank = _blank_cells(values)
+    if _arrow_text(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # ``mask(blank)`` in Arrow: pandas' mask costs several times the kernel.
+        texts = pa.array(_unquote(values).array)
+        kept = pc.if_else(pa.array(blank), pa.scalar(None, texts.type), texts)
+        return pd.Series(kept, dtype=values.dtype, index=values.index, name=values.name)
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
         return _unquote(values).mask(blank)
     text = map_distinct(values, lambda v: re.sub(_QUOTED_FORMULA, "", v) if isinstance(v, str) else _text(v)).astype(object)
@@ -811,25 +852,27 @@ def _verbatim_text(values: pd.Series) -> pd.Series:
     return text
 
 
-def _apply_defaults(units: pd.DataFrame) -> None:
-    """Blank enum cells take their documented defaults (DOMAIN.md "Ledger template")."""
-    units["kind"] = units["kind"].fillna(ENTERPRISE)
-    units["business_status"] = units["business_status"].fillna("正常")
-    units["crs"] = units["crs"].fillna("WGS84")
-    units["mass_orgs"] = units["mass_orgs"].fillna("")
-    units["reason_no_org"] = units["reason_no_org"].fillna("")
-    units["above_scale"] = units["above_scale"].fillna(False).astype(bool)
+# What a blank (or unreadable) enum cell is taken to be (DOMAIN.md "Ledger template").
+_DEFAULTS = {
+    "kind": ENTERPRISE, "business_status": "正常", "crs": "WGS84", "org_type": None,
+    "mass_orgs": "", "reason_no_org": "", "above_scale": False,
     # A unit is taken to have premises unless the ledger says 否: grids are drawn around
     # premises, and a blank cell in a county's ledger almost always means "yes, obviously".
-    units["fixed_premises"] = units["fixed_premises"].fillna(True).astype(bool)
-    units["owner_is_member"] = units["owner_is_member"].fillna(False).astype(bool)
+    "fixed_premises": True, "owner_is_member": False,
+}
+
+
+def _missing(value: object) -> bool:
+    """Whether a parsed value is missing (None or NaN), as ``fillna`` sees it."""
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _rejected_rows(body: pd.DataFrame, header: pd.Series, rows: pd.Series, reasons: pd.Series) -> pd.DataFrame:
     """The rejected rows as the person wrote them, under their own headers, with a reason."""
     mask = reasons.ne("")
     names = [_text(h) or f"列{i + 1}" for i, h in enumerate(header.tolist())]
-    frame = body[mask].copy()
+    # No row rejected (the usual ledger): the same empty frame, without taking every column.
+    frame = body[mask].copy() if mask.any() else body.iloc[:0].copy()
     frame.columns = _unique_names(names)
     frame = frame.dropna(axis=1, how="all") if frame.empty else frame
     frame.insert(0, "行号", rows[mask].astype("int64"))

@@ -17,7 +17,7 @@ import shapely
 from services.coords import to_wgs84
 from services.county import County
 from services.geodata import layer_to_4326_points
-from services.text import compact, take_distinct
+from services.text import compact, distinct_values, take_distinct
 
 COORDINATES, BUILDING, PARK, GRID = "coordinates", "building", "park", "grid"
 PLACEMENT_KINDS = (COORDINATES, BUILDING, PARK, GRID)
@@ -196,7 +196,7 @@ def _look_up(references: pd.Series, lookup: dict[str, int]) -> tuple[np.ndarray,
     """Per unit, the index ``lookup`` gives its reference's :func:`compact` key (-1 when none),
     and whether it has a key at all; worked out once per distinct reference."""
     codes, uniques = pd.factorize(references, use_na_sentinel=True)
-    keys = [compact(value) for value in uniques] + [compact(None)]  # code -1: missing
+    keys = [compact(value) for value in distinct_values(uniques)] + [compact(None)]  # code -1: missing
     matched = np.array([-1 if key is None else lookup.get(key, -1) for key in keys], dtype=np.int64)
     named = np.array([key is not None for key in keys], dtype=bool)
     return matched[codes], named[codes]

@@ -34,11 +34,18 @@ def map_distinct(values: pd.Series, function: Callable[[object], object]) -> pd.
     None for missing values); the result is a Series with the same index, typed as pandas
     would type the mapped values (text becomes pandas' Arrow-backed ``str``)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = [function(value) for value in uniques]
+    mapped = [function(value) for value in distinct_values(uniques)]
     mapped.append(function(None))  # position -1: the missing value
     result = np.empty(len(mapped), dtype=object)
     result[:] = mapped
     return take_distinct(result, codes, values.index)
+
+
+def distinct_values(uniques):
+    """The distinct values ``pandas.factorize`` returned, ready to loop over: Arrow-backed
+    text as one array of Python strings (looping over the Arrow array itself converts one
+    value per call, several times slower)."""
+    return uniques.to_numpy(dtype=object) if _arrow_text(uniques) else uniques
 
 
 def take_distinct(distinct: np.ndarray, codes: np.ndarray, index=None) -> pd.Series:
@@ -50,7 +57,14 @@ def take_distinct(distinct: np.ndarray, codes: np.ndarray, index=None) -> pd.Ser
     positions = np.where(codes < 0, len(distinct) + codes, codes) if len(distinct) else codes
     used = np.bincount(positions, minlength=len(distinct)).astype(bool) if len(positions) else \
         np.zeros(len(distinct), dtype=bool)
-    dtype = pd.Series(distinct[used]).dtype  # what pandas would infer for the full column
+    sample = pd.Series(distinct[used])
+    dtype = sample.dtype  # what pandas would infer for the full column
+    if isinstance(dtype, np.dtype) and dtype.kind in "bifMm":
+        # Numbers, booleans, dates: typed once per distinct value too, then taken (pandas
+        # would otherwise look at a million Python objects to infer the same dtype).
+        typed = np.zeros(len(distinct), dtype=dtype)
+        typed[used] = sample.to_numpy()
+        return pd.Series(typed[positions], index=index)
     if not isinstance(dtype, pd.StringDtype):
         return pd.Series(distinct[positions], index=index)
     values = distinct.copy()
