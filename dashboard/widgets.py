@@ -14,7 +14,7 @@ from services.coverage import STATUS_LABELS
 from services.filters import UnitFilter
 from services.rates import totals
 
-from dashboard import assets, county_map, map_component, state
+from dashboard import assets, county_map, map_component, ranking, state
 
 BASEMAP_KEY = "basemap"  # the session's basemap choice (sidebar), shared by the map pages
 FICTIONAL_BANNER = "当前显示的是虚构示例数据（青禾县），不代表任何真实单位。"
@@ -207,6 +207,23 @@ def rate_table(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         "priority_blind": "重点空白点", "above_scale": "规上企业", "above_scale_own": "规上单独组建",
         "org_coverage_rate": "组织覆盖率", "work_coverage_rate": "工作覆盖率",
         "above_scale_formation_rate": "规上组建率"})
+
+
+#: Places listed at a glance in a ranking; the whole ranking is built on request.
+RANKING_SHOWN = 10
+FULL_RANKING_KEY = "full_ranking"  # whether the county page's sortable ranking is open
+
+
+def show_ranking(table: pd.DataFrame, names: list[str], label: str) -> None:
+    """The places of a :func:`rate_table` with the lowest organisation coverage, at most
+    :data:`RANKING_SHOWN`, as a light HTML table (see :mod:`dashboard.ranking`)."""
+    if table.empty:
+        st.caption(f"{label}：当前筛选范围内没有单位")
+        return
+    shown = min(len(table), RANKING_SHOWN)
+    st.caption(f"{label}（按组织覆盖率从低到高，共{len(table):,}个）" if shown == len(table)
+               else f"{label}：组织覆盖率最低的{shown}个（共{len(table):,}个）")
+    st.html(ranking.ranking_html(table, names, shown))
 
 
 def show_rate_table(table: pd.DataFrame, height: int = 360) -> None:

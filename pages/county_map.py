@@ -57,13 +57,19 @@ downloads[1].download_button("下载筛选结果（CSV）", file_name=f"单位�
                              key="download_view_csv", icon=":material/download:")
 
 st.subheader("乡镇街道与网格排名")
-left, right = st.columns(2)
+town_table = widgets.rate_table(coverage_rates(shown, by="town_name"), "乡镇街道")
+grid_table = widgets.rate_table(coverage_rates(shown, by="grid_id"), "网格")
+names = dict(zip(analysis.county.grids["id"], analysis.county.grids["name"]))
+grid_table.insert(1, "网格名称", grid_table["网格"].map(names))
+left, right = st.columns([9, 11])  # the grids' table has one column more
 with left:
-    st.caption("乡镇街道（按组织覆盖率从低到高）")
-    widgets.show_rate_table(widgets.rate_table(coverage_rates(shown, by="town_name"), "乡镇街道"))
+    widgets.show_ranking(town_table, ["乡镇街道"], "乡镇街道")
 with right:
-    st.caption("网格（按组织覆盖率从低到高）")
-    grid_table = widgets.rate_table(coverage_rates(shown, by="grid_id"), "网格")
-    names = dict(zip(analysis.county.grids["id"], analysis.county.grids["name"]))
-    grid_table.insert(1, "网格名称", grid_table["网格"].map(names))
-    widgets.show_rate_table(grid_table)
+    widgets.show_ranking(grid_table, ["网格", "网格名称"], "网格")
+with st.expander("全部乡镇街道和网格排名（可排序）", key=widgets.FULL_RANKING_KEY, on_change="rerun") as full_ranking:
+    if full_ranking.open:  # built only when opened: its sortable tables are heavy in the browser
+        left, right = st.columns(2)
+        with left:
+            widgets.show_rate_table(town_table)
+        with right:
+            widgets.show_rate_table(grid_table)

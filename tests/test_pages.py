@@ -5,14 +5,20 @@ Every figure on screen must equal the headless report's (both call the same serv
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 
 import openpyxl
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
+from dashboard.ranking import ranking_html
+from dashboard.widgets import FULL_RANKING_KEY
+from services.workspace import DEMO_FOLDER, load_folder
 
 PAGES = ["pages/county_map.py", "pages/grid.py", "pages/places.py", "pages/joint_orgs.py",
          "pages/blind_spots.py", "pages/centres.py", "pages/data.py", "pages/accounts.py"]
@@ -55,8 +61,7 @@ def test_on_gaode_every_overlay_is_shifted_to_gcj02(report):
     """A unit drawn on the Gaode basemap sits ~500 m from its WGS-84 point, as Gaode's
     streets do; on OpenStreetMap it sits at its WGS-84 point."""
     from services.coords import wgs84_to_gcj02
-    from services.workspace import DEMO_FOLDER, load_folder
-
+    
     unit = load_folder(DEMO_FOLDER).units.dropna(subset=["x"]).iloc[0]
     app = open_app()
     osm = map_scripts(app)[0]
@@ -79,6 +84,44 @@ def test_county_kpis_equal_the_report(report):
     assert shown["党的组织覆盖率"] == f"{totals['org_coverage_rate'] * 100:.2f}%"
     assert shown["党的工作覆盖率"] == f"{totals['work_coverage_rate'] * 100:.2f}%"
     assert shown["规上企业党组织组建率"] == f"{totals['above_scale_formation_rate'] * 100:.2f}%"
+
+
+def ranking_rows(app: AppTest, caption_start: str) -> list[list[str]]:
+    """The cells (as text) of the at-a-glance ranking under the caption that starts so."""
+    blocks = [e for e in app.main if type(e).__name__ in ("Caption", "Html")]
+    at = next(i for i, e in enumerate(blocks) if type(e).__name__ == "Caption" and e.value.startswith(caption_start))
+    body = blocks[at + 1].proto.body
+    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[1])]
+
+
+def test_the_ranking_shows_the_lowest_coverage_first_and_the_whole_ranking_on_request(report, demo):
+    app = open_app()
+    grids = report["grids"]
+    rows = ranking_rows(app, "网格：组织覆盖率最低的10个")
+    lowest = sorted(grid["org_coverage_rate"] for grid in grids.values())[:10]
+    assert [float(row[-2].rstrip("%")) for row in rows] == [round(rate * 100, 2) for rate in lowest]
+    for rank, grid_id, _name, units, blind, *_ in rows:
+        assert (units, blind) == (f"{grids[grid_id]['units']:,}", f"{grids[grid_id]['blind']:,}"), grid_id
+    assert [row[0] for row in rows] == [str(n) for n in range(1, 11)]
+    towns = ranking_rows(app, "乡镇街道（按组织覆盖率从低到高，共")
+    assert len(towns) == len(demo.county.towns)
+    assert not app.dataframe  # the sortable tables wait until asked for
+
+    app.session_state[FULL_RANKING_KEY] = True  # the leader opens 全部乡镇街道和网格排名
+    app.run()
+    town_table, grid_table = (frame.value for frame in app.dataframe)
+    assert len(town_table) == len(towns) and len(grid_table) == len(grids)
+    assert set(grid_table["网格"]) == set(grids)
+
+
+def test_the_ranking_shows_place_names_as_text():
+    table = pd.DataFrame({"乡镇街道": ["<script>alert(1)</script>镇", "A&B街道"], "单位": [3, 0],
+                          "空白点": [1, 0], "重点空白点": [0, 0], "组织覆盖率": [0.5, float("nan")],
+                          "工作覆盖率": [1.0, float("nan")]})
+    body = ranking_html(table, ["乡镇街道"], 10)
+    assert "<script>alert" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;镇" in body
+    assert "A&amp;B街道" in body and "50.00%" in body and "—" in body
 
 
 def test_a_grid_filter_narrows_the_figures_to_that_grid(report):
