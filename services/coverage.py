@@ -20,7 +20,7 @@ from services.ledger import ENTERPRISE, QUALITY_FLAGS, SOCIAL_ORG
 from services.nearest import nearest_points
 from services.placement import PLACEMENT_FLAGS
 from services.settings import DEFAULT_POLICY, Policy
-from services.text import is_in, take_distinct
+from services.text import is_in, positions_in, take_distinct
 
 OWN, JOINT, WORK, BLIND = "own", "joint", "work", "blind"
 STATUSES = (OWN, JOINT, WORK, BLIND)
@@ -218,7 +218,7 @@ def _statuses(units: pd.DataFrame, orgs: pd.DataFrame) -> None:
     if len(orgs):
         # Worked out per org, then taken per unit by the org's position (a city's million
         # units name a hundred thousand orgs).
-        position = pd.Index(orgs["org_key"]).get_indexer(units["org_key"])
+        position = positions_in(units["org_key"], orgs["org_key"])
         found = position >= 0
         at = np.where(found, position, 0)
         org_units = np.where(found, orgs["units"].to_numpy(dtype=float)[at], 0)

@@ -89,6 +89,21 @@ def is_in(values: pd.Series, among) -> pd.Series:
     return values.isin(among)
 
 
+def positions_in(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """``pd.Index(among).get_indexer(values)`` for distinct ``among``: each value's position
+    in ``among``, -1 where it is absent; for Arrow-backed text on both sides, done in Arrow
+    (pandas turns both sides into Python strings first: 20 ms for 100,000 units' org names).
+    """
+    if _arrow_text(values) and _arrow_text(among):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(values.array)
+        found = pc.index_in(array, value_set=pa.array(among.array).cast(array.type))
+        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Index(among).get_indexer(values)
+
+
 def _arrow_text(values) -> bool:
     """Whether ``values`` (a Series or pandas array) is pandas' Arrow-backed text."""
     dtype = getattr(values, "dtype", None)
