@@ -46,9 +46,12 @@ def coverage_rates(units: pd.DataFrame, by: str | None = None, groups=None) -> p
         "above_scale": units["above_scale"],
         "above_scale_own": units["above_scale"] & units["status"].eq(OWN),
     }, index=units.index)
-    counts = frame.groupby("key", sort=False, dropna=True).sum().astype("int64")
-    if by is None and counts.empty:
-        counts = pd.DataFrame(0, index=[0], columns=list(COUNT_COLUMNS))
+    if by is None:
+        # One row of totals: the column sums (a groupby over a constant key costs ten times as
+        # much, and the county's totals are asked for on every page).
+        counts = pd.DataFrame({column: [int(frame[column].sum())] for column in COUNT_COLUMNS}, index=[0])
+    else:
+        counts = frame.groupby("key", sort=False, dropna=True).sum().astype("int64")
     if groups is not None:
         counts = counts.reindex(pd.Index(list(groups), name="key"), fill_value=0)
     counts = counts[list(COUNT_COLUMNS)]

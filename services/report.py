@@ -56,15 +56,16 @@ def _summary(analysis: Analysis) -> dict:
     assessment = analysis.assessment
     units = assessment.units
     county_row = coverage_rates(units).iloc[0]
-    grid_rows = coverage_rates(units, by="grid_id", groups=assessment.grids["id"]).to_dict("index")
+    grid_rates = coverage_rates(units, by="grid_id", groups=assessment.grids["id"])
+    # Column by column (Python numbers, as to_dict("index") gives them), not row by row.
+    grid_columns = [[_value(key, value) for value in grid_rates[key].tolist()] for key in GRID_KEYS]
     grid_flags = unit_flag_lists(assessment.grids, GRID_FLAGS)
     return {
         "totals": {key: _value(key, county_row[key]) for key in TOTAL_KEYS},
         "flags": assessment.flag_counts(),
         "grids": {
-            str(grid_id): {**{key: _value(key, grid_rows[grid_id][key]) for key in GRID_KEYS},
-                           "flags": flags}
-            for grid_id, flags in zip(assessment.grids["id"], grid_flags)
+            str(grid_id): {**dict(zip(GRID_KEYS, values)), "flags": flags}
+            for grid_id, flags, *values in zip(assessment.grids["id"], grid_flags, *grid_columns)
         },
     }
 
