@@ -69,9 +69,29 @@ def render(fmap: folium.Map) -> RenderedMap:
                        css_links=css_links, js_links=js_links, digest=_digest(script))
 
 
+def ensure_served() -> None:
+    """Make sure the running server serves streamlit-folium's frontend.
+
+    streamlit-folium declares its component when first imported, and Streamlit registers a
+    declared component with the server only when that happens inside a script run. The map
+    modules may first be imported by a background thread (the data watcher, the warm-up at
+    start, see ``dashboard.serve``); the browser then got a 404 for the map's frame. Registering
+    it here, on the script run that shows a map, does not depend on who imported it first.
+    """
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():  # AppTest, or plain Python: nothing serves frontends
+        return
+    registry = Runtime.instance().component_registry
+    component = streamlit_folium._component_func
+    if registry.get_component(component.name) is None:
+        registry.register_component(component)
+
+
 def show(rendered: RenderedMap, key: str, height: int, on_change: Callable | None = None) -> dict:
     """Send ``rendered`` to the component; return what it reports (``last_clicked``), which is
     also kept in ``st.session_state[key]`` as ``st_folium`` does."""
+    ensure_served()
     component_key = hashlib.sha256(f"{rendered.digest}|{key}".encode()).hexdigest()
 
     def _on_change():

@@ -26,22 +26,30 @@ POLICY_PANEL_KEY = "policy_panel"  # whether the sidebar's 政策参数 is open
 
 @st.cache_resource(show_spinner="正在打开数据库……")
 def _store(url: str) -> Store:
-    # The watcher's work imports the map modules; imported here first, in the script run:
-    # streamlit-folium declares its component on import, and declared from a background thread
-    # the browser cannot load it (404).
-    from dashboard import widgets  # noqa: F401  (widgets reads this module)
-
     store = workspace_store(url)
     warmup.start(url, store.version, lambda version: _prepare(url, version))
     return store
 
 
-def _prepare(url: str, version: int) -> None:
+def _prepare(url: str, version: int, wait: bool = False) -> None:
     """What the data watcher does for a new data version (``dashboard.warmup``): the default
-    policy's figures, through the pages' own cache, and the whole county's first map."""
+    policy's figures, through the pages' own cache, and the whole county's first map
+    (rendered in the background, or before returning when ``wait``)."""
     from dashboard import widgets  # widgets reads this module
 
-    widgets.prepare_whole_county_map(_default_analysis(url, version))
+    widgets.prepare_whole_county_map(_default_analysis(url, version), wait=wait)
+
+
+def warm_up() -> None:
+    """Open the store and prepare the current version's figures and 全县一张图 map, outside any
+    session: what the server does as it starts (``dashboard.serve``), so that its first visitor
+    finds them ready. (The data watcher, started by opening the store, prepares the same
+    version; both go through the same caches, so the work is done once.)"""
+    from dashboard import assets
+
+    assets.use_local_assets()  # as streamlit_app.py does on every run: no script has run yet
+    url = default_url()
+    _prepare(url, _store(url).version(), wait=True)
 
 
 def store() -> Store:

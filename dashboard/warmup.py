@@ -22,6 +22,24 @@ _lock = threading.Lock()
 _log = logging.getLogger(__name__)
 
 
+#: The threads that prepare data and maps with no session: the watcher, the server's start
+#: (``dashboard.serve``) and a map rendered ahead (``dashboard.map_component``).
+BACKGROUND_THREADS = frozenset({"data-watcher", "start-warm-up", "render-map-ahead"})
+
+
+def _not_from_background(record: logging.LogRecord) -> bool:
+    """Streamlit warns "missing ScriptRunContext" each time a cached function runs outside a
+    session; for these threads that is by design, and the warnings would bury the log."""
+    return not (record.threadName in BACKGROUND_THREADS and "missing ScriptRunContext" in record.getMessage())
+
+
+def quiet_background_threads() -> None:
+    """Drop Streamlit's "missing ScriptRunContext" warnings from :data:`BACKGROUND_THREADS`."""
+    context_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    if _not_from_background not in context_log.filters:
+        context_log.addFilter(_not_from_background)
+
+
 def poll_seconds() -> float:
     return float(os.environ.get("DATA_WATCH_S", "5"))
 
@@ -31,6 +49,7 @@ def start(url: str, version: Callable[[], int], prepare: Callable[[int], None]) 
     the version found at start and for every new one ``version()`` reports. Returns whether a
     watcher was started now."""
     interval = poll_seconds()
+    quiet_background_threads()
     with _lock:
         if interval <= 0 or url in _stops:
             return False

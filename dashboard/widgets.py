@@ -175,11 +175,16 @@ def prepare_county_page() -> None:
                                                   st.session_state.get(BASEMAP_KEY, county_map.OSM)))
 
 
-def prepare_whole_county_map(analysis) -> None:
+def prepare_whole_county_map(analysis, wait: bool = False) -> None:
     """Render the 全县一张图 map of ``analysis`` as a whole-county viewer first sees it (no filter,
-    OpenStreetMap), for the data watcher (no session: the grid rates are those
-    ``state.grid_rates`` gives such a viewer)."""
-    prepare_county_map(analysis, county_page_view(analysis.units, state.rates_by_grid(analysis), county_map.OSM))
+    OpenStreetMap), for the data watcher and the server's start (no session: the grid rates
+    are those ``state.grid_rates`` gives such a viewer); in the background, or before
+    returning when ``wait``."""
+    view = county_page_view(analysis.units, state.rates_by_grid(analysis), county_map.OSM)
+    if wait:
+        RENDERED_MAPS.get(county_map.fingerprint(analysis, view), lambda: _render(analysis, view))
+    else:
+        prepare_county_map(analysis, view)
 
 
 #: The county maps rendered in this process, by fingerprint.

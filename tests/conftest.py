@@ -177,13 +177,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(env: dict | None = None, script: str = "streamlit_app.py"):
+def running_app(env: dict | None = None, script: str = "streamlit_app.py", served: bool = False,
+                log_path: Path | None = None):
     """``streamlit run`` on a free loopback port; yields its base URL once /_stcore/health
-    answers (waiting on that condition, not on a fixed delay), stops it afterwards."""
+    answers (waiting on that condition, not on a fixed delay), stops it afterwards.
+    ``served``: started as ``scripts/start`` does (``python -m dashboard.serve``, which also
+    prepares the county at start); ``log_path``: the server's output there, not in the shared
+    .pytest-streamlit.log."""
     port = _free_port()
-    log = open(REPO / ".pytest-streamlit.log", "ab")
+    log = open(log_path or REPO / ".pytest-streamlit.log", "ab")
+    command = ["-m", "dashboard.serve"] if served else ["-m", "streamlit", "run", script]
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+        [sys.executable, *command, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=REPO, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

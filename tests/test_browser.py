@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from conftest import DEMO, MAP_FRAME, REPO, open_map, running_app, screenshot, unit
+from dashboard.serve import READY
 
 PAGE_URLS = {"": "全县一张图", "grid": "网格", "places": "园区与楼宇", "joint_orgs": "联合党支部",
              "blind_spots": "空白点", "centres": "党群服务中心"}
@@ -188,16 +189,19 @@ def test_a_city_draws_exactly_the_units_in_view_once_zoomed_in(browser, city_fol
         page.close()
 
 
-def test_with_the_data_watcher_on_a_fresh_server_draws_the_map_and_a_command_line_import(browser, tmp_path, report):
-    """As deployed: the watcher (dashboard.warmup) prepares each data version in the
-    background. The map it prepares must draw in the browser like any other (its component is
-    declared in a script run, not by the watcher's thread), and a unit imported from the command
-    line is on the map at the next visit."""
-    from test_warmup import demo_ledger_with
+def test_as_deployed_the_county_is_prepared_at_start_and_a_command_line_import_is_drawn(browser, tmp_path, report):
+    """As ``scripts/start`` runs it (``dashboard.serve``): the server prepares the county's
+    figures and map as it starts, before anyone visits, and the data watcher prepares each new
+    data version. Maps prepared in those background threads must draw in the browser like any
+    other (streamlit-folium's frontend is served whoever imported it first), and a unit imported
+    from the command line is on the map at the next visit."""
+    from test_warmup import demo_ledger_with, wait_for
 
     store = str(tmp_path / "watched.gpkg")
+    log = tmp_path / "server.log"
     placed = sum(1 for entry in report["units"] if entry["placed_by"])
-    with running_app({"COUNTY_STORE": store, "DATA_WATCH_S": "0.5"}) as url:
+    with running_app({"COUNTY_STORE": store, "DATA_WATCH_S": "0.5"}, served=True, log_path=log) as url:
+        wait_for(lambda: READY in log.read_text())  # nobody has visited yet
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         markers = open_map(page, f"{url}/").locator("path.unit-marker")
         markers.first.wait_for(state="attached")
@@ -209,3 +213,4 @@ def test_with_the_data_watcher_on_a_fresh_server_draws_the_map_and_a_command_lin
         markers.nth(placed).wait_for(state="attached")  # one more unit than before
         assert markers.count() == placed + 1
         page.close()
+    assert "missing ScriptRunContext" not in log.read_text()  # the log stays readable
