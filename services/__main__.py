@@ -97,7 +97,8 @@ def _report(args) -> int:
     with _BackgroundCounty(load_county, grids, **layers, check_overlaps=not args.json) as layers_read:
         ledger = read_ledger(args.ledger)
         county = layers_read.result()
-    analysis = analyse(ledger, county, policy)
+    # Neither the JSON nor the summary lists a unit's town, park, building or market name.
+    analysis = analyse(ledger, county, policy, names=False)
     if args.json:
         # The same bytes as orjson.dumps(build_report(...)), written column by column: a
         # city's 200 MB report would otherwise first become a million dicts.

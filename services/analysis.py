@@ -39,9 +39,14 @@ class Analysis:
         return units[units["placed_by"].isna()]
 
 
-def analyse(ledger: Ledger, county: County, policy: Policy = DEFAULT_POLICY) -> Analysis:
-    """Place the ledger's units on the county and apply every rule."""
-    placed = place_units(ledger.units, county)
+def analyse(ledger: Ledger, county: County, policy: Policy = DEFAULT_POLICY, *,
+            names: bool = True) -> Analysis:
+    """Place the ledger's units on the county and apply every rule.
+
+    ``names=False``: without the units' town, park, building and market names (see
+    :func:`services.placement.place_units`); no figure or flag depends on them.
+    """
+    placed = place_units(ledger.units, county, names=names)
     return Analysis(ledger, county, assess(placed, county, policy))
 
 
