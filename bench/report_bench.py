@@ -7,7 +7,9 @@ measured in a fresh process so peak memory (ru_maxrss) belongs to that run alone
 - ``read_csv``: a bare ``pandas.read_csv`` of the same ledger, the floor any reader pays;
 - ``report``: ``python -m services report --json`` end to end (wall time, peak memory), and
   its phases measured in-process: read ledger, load layers, place, assess, write the JSON
-  (``services.report.report_json``, the bytes the CLI prints).
+  (``services.report.report_json``, the bytes the CLI prints). The phases run one after the
+  other here; the CLI reads the layers in a forked process while it reads the ledger, so its
+  wall time is less than their sum.
 - ``xlsx``: reading a 100k-row .xlsx ledger (calamine).
 """
 
