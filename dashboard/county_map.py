@@ -49,7 +49,11 @@ LAYER_NAMES = {
     "instructors": "指导员服务范围", "units": "单位",
 }
 DEFAULT_LAYERS = frozenset({"grids", "grid_labels", "parks", "buildings", "markets", "centres",
-                            "radius", "links", "units"})
+                            "radius", "links", "instructors", "units"})
+INSTRUCTOR_COLOUR = "#6a3d9a"  # instructors' areas: dashed outline (and its legend line)
+#: Layers in the layer control but off until ticked: instructors' areas overlap the grids and
+#: the links at county scale, and are read when looking for who serves a place.
+DEFAULT_HIDDEN = frozenset({"instructors"})
 
 
 @dataclasses.dataclass
@@ -73,6 +77,7 @@ class MapView:
     basemap: str = OSM
     tianditu_key: str | None = None
     layers: frozenset = DEFAULT_LAYERS
+    hidden: frozenset = DEFAULT_HIDDEN  # of ``layers``: listed in the layer control, drawn once ticked
     focus_grids: tuple = ()  # grid ids to zoom to
     highlight_row: int | None = None  # ledger row of a unit to fly to and open
     focus_bounds: tuple | None = None  # (minx, miny, maxx, maxy) in WGS-84 to zoom to, before focus_grids
@@ -105,6 +110,7 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
                        ("links", lambda: _link_layer(analysis, view.units, shift))):
         layer = make() if name in view.layers and not city else None
         if layer is not None:
+            layer.show = name not in view.hidden
             layer.add_to(fmap)
     if "radius" in view.layers and county.centres is not None and len(county.centres):
         _radius_layer(county.centres, analysis.assessment.policy.service_radius_m, shift).add_to(fmap)
@@ -145,8 +151,8 @@ def fingerprint(analysis: Analysis, view: MapView) -> str:
     add(tuple(view.units.columns))
     add(np.ascontiguousarray(view.units["row"].to_numpy(dtype="int64")).tobytes())
     add(pd.util.hash_pandas_object(view.grid_rates, index=True).to_numpy().tobytes())
-    add((view.basemap, view.tianditu_key, sorted(view.layers), tuple(view.focus_grids), view.highlight_row,
-         view.focus_bounds, view.height))
+    add((view.basemap, view.tianditu_key, sorted(view.layers), sorted(view.hidden), tuple(view.focus_grids),
+         view.highlight_row, view.focus_bounds, view.height))
     for marks in view.marks:
         add((marks.name, marks.colour, marks.radius))
         add(pd.util.hash_pandas_object(marks.points, index=False).to_numpy().tobytes())
@@ -428,7 +434,8 @@ def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson | None
         return None
     return folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["instructors"],
-        style_function=lambda f: {"color": "#6a3d9a", "weight": 1, "fillOpacity": 0.08, "dashArray": "2 3"},
+        style_function=lambda f: {"color": INSTRUCTOR_COLOUR, "weight": 1, "fillOpacity": 0.08, "dashArray": "2 3",
+                                  "className": "instructor-area"},
         tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
     )
 
@@ -717,5 +724,6 @@ def _legend_markup(radius_m: float) -> str:
     parts.append(f"<div><span class='place-symbol centre-symbol legend-symbol'>★</span>党群服务中心"
                  f"（虚线圈：{radius_m:,.0f}米服务半径）</div>")
     parts.append(f"<div><span class='legend-line' style='border-color:{palette.PLACE_COLOURS['park']}'></span>园区"
-                 "<span class='legend-line solid'></span>联合党支部连线</div>")
+                 "<span class='legend-line solid'></span>联合党支部连线"
+                 f"<span class='legend-line' style='border-color:{INSTRUCTOR_COLOUR};margin-left:8px'></span>指导员服务范围</div>")
     return "".join(parts)

@@ -69,6 +69,22 @@ def test_toggling_the_unit_layer_hides_and_shows_the_units(page, app_url, report
     assert markers.count() == count
 
 
+def test_instructors_areas_are_offered_in_the_layer_control_and_drawn_when_ticked(page, app_url, demo):
+    """Every layer of the map is in its control; instructors' areas start unticked (at county
+    scale they would cover the grids) and appear when the leader ticks them."""
+    frame = open_map(page, f"{app_url}/")
+    frame.locator("path.unit-marker").first.wait_for(state="attached")
+    layer = frame.locator(".leaflet-control-layers-overlays label", has_text="指导员服务范围").locator("input")
+    assert not layer.is_checked()
+    areas = frame.locator("path.instructor-area")
+    assert areas.count() == 0
+    layer.check()
+    areas.first.wait_for(state="attached")
+    served = demo.units[demo.units["instructor"].notna() & demo.units["x"].notna()]
+    assert areas.count() == served["instructor"].astype(str).nunique()
+    screenshot(page, "county_instructor_areas")
+
+
 def test_switching_the_basemap(page, app_url):
     frame = open_map(page, f"{app_url}/")
     frame.locator("img.leaflet-tile").first.wait_for(state="attached")  # OSM tiles requested
