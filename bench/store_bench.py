@@ -155,6 +155,44 @@ def _page_import_times(url: str, ledger: Path, repeats: int) -> tuple[float, flo
     return tuple(float(v) for v in output.stdout.split()[-4:])
 
 
+def _started_server_times(url: str) -> tuple[float, float, float]:
+    """A dashboard started after the import, in a real server and headless Chromium: as
+    ``scripts/start`` starts it (``dashboard.serve``), seconds from the start until the county
+    is prepared, then navigation → the city's grids drawn (first visit); and the same
+    navigation on a server started with plain ``streamlit run``, visited as soon as it answers."""
+    import contextlib
+
+    sys.path[:0] = [str(REPO / "tests")]
+    from conftest import CHROMIUM, CHROMIUM_FLAGS, running_app
+    from playwright.sync_api import sync_playwright
+
+    from bench.map_bench import _time_to_draw
+    from dashboard.serve import READY
+
+    from services.store import open_store
+
+    grids = len(open_store(url).load_county().grids)
+    variable = "DATABASE_URL" if url.startswith("postgres") else "COUNTY_STORE"
+    env = {variable: url, "DATA_WATCH_S": "5"}
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        log = Path(scratch) / "server.log"
+        started = time.perf_counter()
+        with running_app(env, served=True, log_path=log) as app:
+            while READY not in log.read_text():
+                time.sleep(0.05)
+            ready = time.perf_counter() - started
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            served = _time_to_draw(page, app, "path.grid-area", grids)
+            page.close()
+        with running_app(env) as app:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            plain = _time_to_draw(page, app, "path.grid-area", grids)
+            page.close()
+        browser.close()
+    return ready, served, plain
+
+
 def main() -> None:
     city = _county(100_000, "csv")
     repeats = 3
@@ -178,6 +216,10 @@ def main() -> None:
                 print(f"{label}: through the 数据管理 page: check the upload {check:.2f} s, confirm the import "
                       f"{confirm:.2f} s; county page right after: first run {after_first:.2f} s, warm run "
                       f"{after_warm:.2f} s (server time, AppTest)", flush=True)
+                prepared, served, plain = _started_server_times(url)
+                print(f"{label}: dashboard started after the import (scripts/start): county prepared {prepared:.2f} s "
+                      f"after the start; then navigation → map drawn {served:.2f} s (browser, first visit); "
+                      f"plain streamlit run, visited at once: {plain:.2f} s", flush=True)
                 imported, ready, first_after = _running_app_times(url, city / "ledger.csv")
                 print(f"{label}: dashboard running, CLI import of the original ledger (undoing the page's changes) {imported:.2f} s; new version "
                       f"prepared by the watcher {ready:.2f} s after the import started; county page's first run "
