@@ -2,8 +2,9 @@
 coverage first, as a plain HTML table with the organisation coverage drawn as a bar in the map's grid hue.
 
 Why not ``st.dataframe``: its grid is a canvas widget with a large script of its own; the two
-ranking tables made the county page's map appear 0.5–1 s later in the browser (measured with
-``bench/map_bench.py``), on the page leaders open first. A short table of the places that need
+ranking tables made the county page's map appear 0.6–1 s later in the browser (variants of the
+page measured side by side in headless Chromium, see BENCHMARKS.md), on the page leaders open
+first. A short table of the places that need
 attention is what a leader reads at a glance; the whole ranking, sortable, is one click away
 (built only when opened, see ``pages/county_map.py``) and in the downloads.
 
