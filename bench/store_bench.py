@@ -160,8 +160,6 @@ def _started_server_times(url: str) -> tuple[float, float, float]:
     ``scripts/start`` starts it (``dashboard.serve``), seconds from the start until the county
     is prepared, then navigation → the city's grids drawn (first visit); and the same
     navigation on a server started with plain ``streamlit run``, visited as soon as it answers."""
-    import contextlib
-
     sys.path[:0] = [str(REPO / "tests")]
     from conftest import CHROMIUM, CHROMIUM_FLAGS, running_app
     from playwright.sync_api import sync_playwright
@@ -179,7 +177,10 @@ def _started_server_times(url: str) -> tuple[float, float, float]:
         log = Path(scratch) / "server.log"
         started = time.perf_counter()
         with running_app(env, served=True, log_path=log) as app:
+            deadline = time.monotonic() + 600
             while READY not in log.read_text():
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server never prepared the county:\n" + log.read_text()[-3000:])
                 time.sleep(0.05)
             ready = time.perf_counter() - started
             page = browser.new_page(viewport={"width": 1600, "height": 1000})

@@ -12,6 +12,7 @@ real names.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import weakref
@@ -65,11 +66,13 @@ _STYLE = """
 # → / PageDown: next step; ← / PageUp: previous. Keys typed into a field are the field's. The
 # script is fixed text (no data in it); it finds the buttons by the class Streamlit gives a
 # keyed widget's container (st-key-<key>) and clicks them, as the presenter would.
+#: Which key presses which button (by the button's widget key).
+STEP_KEYS = {"ArrowRight": "briefing_next", "PageDown": "briefing_next",
+             "ArrowLeft": "briefing_previous", "PageUp": "briefing_previous"}
 _KEYS = """
 <script>
 (function () {
-  var steps = {ArrowRight: "briefing_next", PageDown: "briefing_next",
-               ArrowLeft: "briefing_previous", PageUp: "briefing_previous"};
+  var steps = STEP_KEYS;
   if (window.__briefingKeys) { document.removeEventListener("keydown", window.__briefingKeys, true); }
   window.__briefingKeys = function (event) {
     var key = steps[event.key];
@@ -85,7 +88,7 @@ _KEYS = """
   document.addEventListener("keydown", window.__briefingKeys, true);
 })();
 </script>
-"""
+""".replace("STEP_KEYS", json.dumps(STEP_KEYS))
 
 
 def presentation_mode() -> None:

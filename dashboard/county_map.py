@@ -223,9 +223,9 @@ def _feature_collection(geometry: gpd.GeoSeries, properties: list[dict]) -> dict
         for shape, props in zip(shapes, properties)]}
 
 
-def _rounded(shapes):
-    """Geometries with coordinates rounded to 6 decimals."""
-    return shapely.transform(shapes, lambda xy: np.round(xy, 6))
+def _rounded(shapes, decimals: int = 6):
+    """Geometries with coordinates rounded to ``decimals`` (6: ~0.1 m; 5: ~1 m, for outlines)."""
+    return shapely.transform(shapes, lambda xy: np.round(xy, decimals))
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -434,7 +434,7 @@ def _instructor_layer(units: pd.DataFrame, shift: bool) -> folium.GeoJson | None
     x, y = _shift_xy(served["x"], served["y"], shift)
     points = shapely.points(np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])[order])
     hulls = shapely.convex_hull(shapely.multipoints(points, indices=codes[order]))
-    areas = shapely.transform(shapely.buffer(hulls, 0.0015, quad_segs=3), lambda xy: np.round(xy, 5))
+    areas = _rounded(shapely.buffer(hulls, 0.0015, quad_segs=3), decimals=5)
     counts = np.bincount(codes, minlength=len(names))
     features = [{"type": "Feature", "geometry": json.loads(area),
                  "properties": {"tooltip": f"指导员 {popups.text(name)}：{count}个单位"}}

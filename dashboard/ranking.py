@@ -8,17 +8,18 @@ first. A short table of the places that need
 attention is what a leader reads at a glance; the whole ranking, sortable, is one click away
 (built only when opened, see ``pages/county_map.py``) and in the downloads.
 
-Every name comes from the data and is escaped here, before it reaches HTML.
+Every name comes from the data and is escaped here (``popups.text``), before it reaches HTML.
 """
 
 from __future__ import annotations
 
 import html
-import math
 
 import pandas as pd
 
 from services.palette import COVERAGE_COLOURS
+
+from dashboard.popups import text
 
 #: The figures a leader compares at a glance (labels as :func:`dashboard.widgets.rate_table` names them).
 COUNTS = ("单位", "空白点", "重点空白点")
@@ -43,16 +44,12 @@ def ranking_html(table: pd.DataFrame, names: list[str], limit: int) -> str:
     rows = []
     for rank, (_, row) in enumerate(table.head(limit).iterrows(), start=1):
         cells = [f'<td class="n">{rank}</td>']
-        cells += [f"<td>{_text(row[column])}</td>" for column in names]
+        cells += [f"<td>{text(row[column]) or '—'}</td>" for column in names]
         cells += [f'<td class="n">{_count(row[column])}</td>' for column in COUNTS]
         cells += [f'<td class="n">{_rate(row[column], bar=column == RATES[0])}</td>' for column in RATES]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'{_STYLE}<div class="rank-wrap"><table class="rank-table"><thead><tr>{header}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
-
-
-def _text(value) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else html.escape(str(value))
 
 
 def _count(value) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import DEMO, MAP_FRAME, close_blind_spot, running_app, screenshot
+from dashboard.briefing import STEP_KEYS
 from services.briefing import default_steps, headline, step_view
 from services.store import open_store
 from services.workspace import seed_store
@@ -36,16 +37,12 @@ def open_briefing(page, url: str) -> None:
     page.wait_for_function("() => typeof window.__briefingKeys === 'function'", timeout=60_000)
 
 
-_BUTTON_FOR = {"ArrowRight": "briefing_next", "PageDown": "briefing_next",
-               "ArrowLeft": "briefing_previous", "PageUp": "briefing_previous"}
-
-
 def press(page, key: str) -> None:
     """Press a stepping key once the button it stands for is on screen and enabled, as a
     presenter who sees the page does: the step's text arrives before the buttons (a button's
     code loads on its first use, and a rerun sends the title first), and a key pressed before
     the button is there does nothing."""
-    page.wait_for_selector(f".st-key-{_BUTTON_FOR[key]} button:not([disabled])", timeout=60_000)
+    page.wait_for_selector(f".st-key-{STEP_KEYS[key]} button:not([disabled])", timeout=60_000)
     page.keyboard.press(key)
 
 
