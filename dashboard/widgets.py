@@ -88,31 +88,77 @@ def kpi_cards(units: pd.DataFrame) -> None:
                      help="规上企业中单独组建党组织的比例（004：44/496=8.87%）")
 
 
+SCALES = {"全部": None, "规上企业": True, "规下": False}
+#: The less used filters, built only while "更多筛选条件" is open, and their "all" values.
+MORE_FILTERS = {"parks": (), "buildings": (), "industries": (), "kinds": (), "flags": (), "scale": "全部"}
+
+
 def unit_filter_panel(units: pd.DataFrame, key: str = "filter") -> UnitFilter:
-    """The sidebar filters: town, grid, park, building, industry, kind, status, flag, above-scale."""
+    """The sidebar filters. Town, grid, coverage status and "priority blind spots only" are
+    always there; park, building, industry, kind, flag and scale sit in "更多筛选条件", built
+    only while it is open (see :func:`_more_filters`)."""
     sidebar = st.sidebar
     sidebar.subheader("筛选")
-
-    def choices(column):
-        return sorted(v for v in units[column].dropna().unique().tolist() if v != "")
-
-    towns = sidebar.multiselect("乡镇街道", choices("town_name"), key=f"{key}_towns", placeholder="全部")
+    towns = sidebar.multiselect("乡镇街道", _choices(units, "town_name"), key=f"{key}_towns", placeholder="全部")
     grid_pool = units[units["town_name"].isin(towns)] if towns else units
-    grids = sidebar.multiselect("网格", sorted(grid_pool["grid_id"].dropna().unique().tolist()), key=f"{key}_grids", placeholder="全部")
-    parks = sidebar.multiselect("园区", choices("park_name"), key=f"{key}_parks", placeholder="全部")
-    buildings = sidebar.multiselect("商务楼宇", choices("building_name"), key=f"{key}_buildings", placeholder="全部")
-    industries = sidebar.multiselect("行业", choices("industry"), key=f"{key}_industries", placeholder="全部")
-    kinds = sidebar.multiselect("单位类型", ["enterprise", "social_org"],
-                                format_func=lambda k: "非公企业" if k == "enterprise" else "社会组织", key=f"{key}_kinds", placeholder="全部")
+    grids = sidebar.multiselect("网格", _choices(grid_pool, "grid_id"), key=f"{key}_grids", placeholder="全部")
     statuses = sidebar.multiselect("覆盖状态", list(STATUS_LABELS), format_func=STATUS_LABELS.get,
                                    key=f"{key}_statuses", placeholder="全部")
-    flags = sidebar.multiselect("问题提示", [f for f in FLAG_LABELS if f"flag_{f}" in units],
-                                format_func=FLAG_LABELS.get, key=f"{key}_flags", placeholder="全部")
-    scale = sidebar.radio("规模", ["全部", "规上企业", "规下"], horizontal=True, key=f"{key}_scale")
     priority = sidebar.checkbox("只看重点空白点", key=f"{key}_priority")
-    return UnitFilter(tuple(towns), tuple(grids), tuple(parks), tuple(buildings), tuple(industries),
-                      tuple(kinds), tuple(statuses), tuple(flags),
-                      {"全部": None, "规上企业": True, "规下": False}[scale], priority)
+    more = _more_filters(units, key)
+    return UnitFilter(tuple(towns), tuple(grids), tuple(more["parks"]), tuple(more["buildings"]),
+                      tuple(more["industries"]), tuple(more["kinds"]), tuple(statuses), tuple(more["flags"]),
+                      SCALES[more["scale"]], priority)
+
+
+def _choices(units: pd.DataFrame, column: str) -> list:
+    return sorted(v for v in units[column].dropna().unique().tolist() if v != "")
+
+
+MORE_FILTER_LABELS = {"parks": "园区", "buildings": "商务楼宇", "industries": "行业", "kinds": "单位类型",
+                      "flags": "问题提示", "scale": "规模"}
+
+
+def _more_filters(units: pd.DataFrame, key: str) -> dict:
+    """Park, building, industry, kind, flag and scale, in an expander whose widgets exist only
+    while it is open; what was chosen keeps applying when it is closed, and says so.
+
+    Why: ten filter widgets on the first screen took 0.4–0.6 s of the browser's time before the
+    map appeared (BENCHMARKS.md); these six are the ones a leader seldom needs. Streamlit drops a
+    widget's state when the widget is not drawn, so the choices are kept under a key of their
+    own (``<key>_more_values``) and given back to the widgets as defaults when it reopens."""
+    kept_key = f"{key}_more_values"
+    kept = st.session_state.get(kept_key, MORE_FILTERS)
+    with st.sidebar.expander("更多筛选条件", key=f"{key}_more",
+                             on_change="rerun") as panel:
+        if panel.open:
+            kept = st.session_state[kept_key] = _more_filter_widgets(units, key, kept)
+    active = [name for name, value in kept.items() if value != MORE_FILTERS[name]]
+    if active and not panel.open:
+        st.sidebar.caption("更多筛选条件已启用：" + "、".join(
+            f"{MORE_FILTER_LABELS[name]}：{kept[name]}" if name == "scale" else f"{MORE_FILTER_LABELS[name]}（{len(kept[name])}项）"
+            for name in active))
+        st.sidebar.button("清除更多筛选条件", key=f"{key}_more_clear", on_click=_clear_more_filters, args=(key,),
+                          icon=":material/filter_alt_off:")
+    return kept
+
+
+def _more_filter_widgets(units: pd.DataFrame, key: str, kept: dict) -> dict:
+    """The six widgets, starting from what was chosen before (values no longer offered dropped)."""
+    options = {"parks": _choices(units, "park_name"), "buildings": _choices(units, "building_name"),
+               "industries": _choices(units, "industry"), "kinds": ["enterprise", "social_org"],
+               "flags": [f for f in FLAG_LABELS if f"flag_{f}" in units]}
+    formats = {"kinds": lambda k: "非公企业" if k == "enterprise" else "社会组织", "flags": FLAG_LABELS.get}
+    chosen = {name: tuple(st.multiselect(MORE_FILTER_LABELS[name], offered, default=[v for v in kept[name] if v in offered],
+                                         format_func=formats.get(name, str), key=f"{key}_{name}", placeholder="全部"))
+              for name, offered in options.items()}
+    chosen["scale"] = st.radio(MORE_FILTER_LABELS["scale"], list(SCALES), index=list(SCALES).index(kept["scale"]),
+                               horizontal=True, key=f"{key}_scale")
+    return chosen
+
+
+def _clear_more_filters(key: str) -> None:
+    st.session_state[f"{key}_more_values"] = MORE_FILTERS
 
 
 def basemap_choice(key: str | None = None) -> str:

@@ -132,6 +132,38 @@ def test_a_grid_filter_narrows_the_figures_to_that_grid(report):
     assert metrics(app)["空白点"] == str(report["grids"][grid_id]["blind"])
 
 
+def test_the_less_used_filters_wait_in_their_panel_and_keep_applying_when_it_is_closed(demo):
+    app = open_app()
+    assert [box.key for box in app.sidebar.multiselect] == ["filter_towns", "filter_grids", "filter_statuses"]
+    app.session_state["filter_more"] = True  # the leader opens 更多筛选条件
+    app.run()
+    industry = app.sidebar.multiselect(key="filter_industries")
+    chosen = industry.options[0]
+    industry.set_value([chosen]).run()
+    app.sidebar.radio(key="filter_scale").set_value("规上企业").run()
+    units = demo.units
+    expected = int((units["industry"].eq(chosen) & units["above_scale"].eq(True)).sum())
+    assert 0 < expected < len(units)
+    assert metrics(app)["单位总数"] == f"{expected:,}"
+
+    app.session_state["filter_more"] = False  # closed again: the choice still applies, and says so
+    app.run()
+    assert not any(box.key == "filter_industries" for box in app.sidebar.multiselect)
+    assert metrics(app)["单位总数"] == f"{expected:,}"
+    assert any(c.value == "更多筛选条件已启用：行业（1项）、规模：规上企业" for c in app.sidebar.caption)
+
+    app.session_state["filter_more"] = True  # reopened: the widgets show what was chosen
+    app.run()
+    assert app.sidebar.multiselect(key="filter_industries").value == [chosen]
+    assert app.sidebar.radio(key="filter_scale").value == "规上企业"
+
+    app.session_state["filter_more"] = False
+    app.run()
+    app.sidebar.button(key="filter_more_clear").click().run()
+    assert metrics(app)["单位总数"] == f"{len(units):,}"
+    assert not any(c.value.startswith("更多筛选条件已启用") for c in app.sidebar.caption)
+
+
 def test_the_filtered_view_downloads_as_a_spreadsheet(report, made_on_click):
     app = open_app()
     app.sidebar.multiselect(key="filter_statuses").set_value(["blind"]).run()
