@@ -123,8 +123,9 @@ def _more_filters(units: pd.DataFrame, key: str) -> dict:
     """Park, building, industry, kind, flag and scale, in an expander whose widgets exist only
     while it is open; what was chosen keeps applying when it is closed, and says so.
 
-    Why: ten filter widgets on the first screen took 0.4–0.6 s of the browser's time before the
-    map appeared (BENCHMARKS.md); these six are the ones a leader seldom needs. Streamlit drops a
+    Why: every widget on the first screen delays the map in the browser; built only when
+    opened, these six (the ones a leader seldom needs) brought the drawn map 0.3 s sooner,
+    measured side by side in Chromium (BENCHMARKS.md). Streamlit drops a
     widget's state when the widget is not drawn, so the choices are kept under a key of their
     own (``<key>_more_values``) and given back to the widgets as defaults when it reopens."""
     kept_key = f"{key}_more_values"
