@@ -491,7 +491,7 @@ def progress_panel(progress: Progress) -> tuple:
     moved = briefing.moved_grids(comparison.grids)
     if len(moved):
         _chart(moved.assign(变化=moved["change"])[["label", "变化"]], {
-            "height": 80 + 40 * len(moved), "title": "变化最大的网格",
+            "height": 140 + 40 * len(moved), "title": "变化最大的网格",  # title and axes take ~110 px of it
             "mark": "bar",
             "encoding": {
                 "x": {"field": "变化", "type": "quantitative", "title": "组织覆盖率变化（百分点）"},

@@ -112,6 +112,7 @@ def unit_filter_panel(units: pd.DataFrame, key: str = "filter") -> UnitFilter:
 
 
 def _choices(units: pd.DataFrame, column: str) -> list:
+    """The values a filter offers: those present in ``units``, sorted, blanks left out."""
     return sorted(v for v in units[column].dropna().unique().tolist() if v != "")
 
 
@@ -125,9 +126,9 @@ def _more_filters(units: pd.DataFrame, key: str) -> dict:
 
     Why: every widget on the first screen delays the map in the browser; built only when
     opened, these six (the ones a leader seldom needs) brought the drawn map 0.3 s sooner,
-    measured side by side in Chromium (BENCHMARKS.md). Streamlit drops a
-    widget's state when the widget is not drawn, so the choices are kept under a key of their
-    own (``<key>_more_values``) and given back to the widgets as defaults when it reopens."""
+    measured side by side in Chromium (BENCHMARKS.md). Streamlit drops a widget's state when
+    the widget is not drawn, so the choices are kept under a key of their own
+    (``<key>_more_values``) and given back to the widgets as defaults when it reopens."""
     kept_key = f"{key}_more_values"
     kept = st.session_state.get(kept_key, MORE_FILTERS)
     with st.sidebar.expander("更多筛选条件", key=f"{key}_more",
