@@ -216,11 +216,17 @@ def _shift_xy(x, y, shift: bool):
 def _feature_collection(geometry: gpd.GeoSeries, properties: list[dict]) -> dict:
     """A GeoJSON FeatureCollection from geometries and property dicts (coordinates rounded to
     6 decimals, ~0.1 m, to keep the page small; rounding, not snapping, so no shape can
-    become invalid)."""
+    become invalid).
+
+    Each feature gets a number as its ``id``: folium's style and highlight functions become a
+    ``switch`` on the feature's identifier, and without an id folium picks the first property
+    whose values are unique — for the grids their whole tooltip, so a city's 1,000 grids made
+    a switch of 1,000 long HTML strings (89 K characters), compared one by one for every grid
+    as the layer was built."""
     shapes = _rounded(geometry.values)
     return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": json.loads(shapely.to_geojson(shape)), "properties": props}
-        for shape, props in zip(shapes, properties)]}
+        {"type": "Feature", "id": number, "geometry": json.loads(shapely.to_geojson(shape)), "properties": props}
+        for number, (shape, props) in enumerate(zip(shapes, properties))]}
 
 
 def _rounded(shapes, decimals: int = 6):
