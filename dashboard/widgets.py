@@ -106,9 +106,9 @@ def unit_filter_panel(units: pd.DataFrame, key: str = "filter") -> UnitFilter:
                                    key=f"{key}_statuses", placeholder="全部")
     priority = sidebar.checkbox("只看重点空白点", key=f"{key}_priority")
     more = _more_filters(units, key)
-    return UnitFilter(tuple(towns), tuple(grids), tuple(more["parks"]), tuple(more["buildings"]),
-                      tuple(more["industries"]), tuple(more["kinds"]), tuple(statuses), tuple(more["flags"]),
-                      SCALES[more["scale"]], priority)
+    return UnitFilter(towns=tuple(towns), grids=tuple(grids), statuses=tuple(statuses), priority_only=priority,
+                      parks=more["parks"], buildings=more["buildings"], industries=more["industries"],
+                      kinds=more["kinds"], flags=more["flags"], above_scale=SCALES[more["scale"]])
 
 
 def _choices(units: pd.DataFrame, column: str) -> list:
