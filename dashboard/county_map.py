@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import json
 import uuid
+from typing import NamedTuple
 
 import folium
 import geopandas as gpd
@@ -97,6 +98,16 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
     fmap.default_js = [js for js in folium.Map.default_js if js[0] == "leaflet"]
     fmap.default_css = [css for css in folium.Map.default_css if css[0] == "leaflet_css"]
     popups.UnitPopupScript().add_to(fmap)
+    # Where the map looks is set before any layer is added, the basemap included: Leaflet then
+    # projects each layer once, at the view's zoom. Set after them (folium's habit), every layer
+    # was first drawn at the world zoom and then projected again (~0.15 s of a county's 1,940
+    # markers), and the world's tiles were requested for nothing.
+    highlight = _highlight_target(view, shift)
+    if highlight is None:
+        fmap.fit_bounds(_bounds(analysis, view, shift))
+    else:
+        fmap.location = [highlight.lat, highlight.lon]
+        fmap.options["zoom"] = 17
     _add_basemap(fmap, view)
     grids = county.grids
     if "grids" in view.layers:
@@ -124,11 +135,10 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
         _unit_layer(view.units, shift).add_to(fmap)
     for marks in view.marks:
         _marks_layer(marks, shift).add_to(fmap)
-    highlight = _highlight(view, fmap, shift)
+    if highlight is not None:
+        _highlight_layer(highlight).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     _Legend(analysis.assessment.policy.service_radius_m).add_to(fmap)
-    if highlight is None:
-        fmap.fit_bounds(_bounds(analysis, view, shift))
     return fmap
 
 
@@ -634,24 +644,32 @@ function (feature, layer) {
 """)
 
 
-def _highlight(view: MapView, fmap: folium.Map, shift: bool):
-    """Fly to the searched unit and open its popup (a ring marks it)."""
+class _SearchHit(NamedTuple):
+    """The searched unit: where the map centres, and the unit itself."""
+    lon: float
+    lat: float
+    unit: pd.DataFrame  # one row
+
+
+def _highlight_target(view: MapView, shift: bool) -> _SearchHit | None:
+    """The searched unit when it has a place on the map, else None."""
     if view.highlight_row is None:
         return None
     match = view.units[(view.units["row"] == view.highlight_row) & view.units["x"].notna()]
     if match.empty:
         return None
     x, y = _shift_xy(match["x"].iloc[:1], match["y"].iloc[:1], shift)
-    lon, lat = float(x[0]), float(y[0])
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-               "properties": popups.unit_properties(match.iloc[:1])[0]}
-    folium.GeoJson({"type": "FeatureCollection", "features": [feature]}, name="搜索结果", control=False,
-                   marker=folium.CircleMarker(radius=14, color="#B8001F", weight=4, fill=False,
-                                              class_name="search-hit"),
-                   on_each_feature=_OPEN_POPUP).add_to(fmap)
-    fmap.location = [lat, lon]
-    fmap.options["zoom"] = 17
-    return match.iloc[0]
+    return _SearchHit(float(x[0]), float(y[0]), match.iloc[:1])
+
+
+def _highlight_layer(hit: _SearchHit) -> folium.GeoJson:
+    """A ring on the searched unit, whose popup opens at once."""
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [hit.lon, hit.lat]},
+               "properties": popups.unit_properties(hit.unit)[0]}
+    return folium.GeoJson({"type": "FeatureCollection", "features": [feature]}, name="搜索结果", control=False,
+                          marker=folium.CircleMarker(radius=14, color="#B8001F", weight=4, fill=False,
+                                                     class_name="search-hit"),
+                          on_each_feature=_OPEN_POPUP)
 
 
 def _bounds(analysis: Analysis, view: MapView, shift: bool):

@@ -291,6 +291,9 @@ def preview_map(placed: pd.DataFrame, grids: gpd.GeoDataFrame) -> tuple[folium.M
     if len(points) > PREVIEW_POINT_LIMIT:
         points = points.sample(PREVIEW_POINT_LIMIT, random_state=0)
     fmap = _base_map()
+    bounds = _bounds(grids, points if len(points) else None)
+    if bounds:  # before the layers, so Leaflet projects them once (see county_map.build_map)
+        fmap.fit_bounds(bounds)
     if len(grids):
         _outlines(grids, "网格", "id").add_to(fmap)
     features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]},
@@ -302,10 +305,6 @@ def preview_map(placed: pd.DataFrame, grids: gpd.GeoDataFrame) -> tuple[folium.M
             marker=folium.CircleMarker(radius=4, weight=1, color="#333333", fill=True, fill_opacity=0.9),
             style_function=lambda feature: {"fillColor": feature["properties"]["c"]},
             tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(fmap)
-    shown = points if len(points) else None
-    bounds = _bounds(grids, shown)
-    if bounds:
-        fmap.fit_bounds(bounds)
     return fmap, len(points)
 
 
@@ -317,6 +316,9 @@ def placement_legend() -> str:
 def layer_map(frame: gpd.GeoDataFrame, kind: str) -> folium.Map:
     """An uploaded layer on its own, each feature named on hover."""
     fmap = _base_map()
+    bounds = _bounds(frame, None)
+    if bounds:  # before the layers, so Leaflet projects them once
+        fmap.fit_bounds(bounds)
     label = geodata.LAYER_SPECS[kind].key or "name"
     polygons = frame[frame.geometry.geom_type != "Point"]
     points = frame[frame.geometry.geom_type == "Point"]
@@ -329,9 +331,6 @@ def layer_map(frame: gpd.GeoDataFrame, kind: str) -> folium.Map:
                        marker=folium.CircleMarker(radius=5, weight=1, color="#333333", fill=True,
                                                   fill_color="#B8001F", fill_opacity=0.9),
                        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False)).add_to(fmap)
-    bounds = _bounds(frame, None)
-    if bounds:
-        fmap.fit_bounds(bounds)
     return fmap
 
 
