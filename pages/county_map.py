@@ -46,13 +46,13 @@ if clicked:
 # click is recorded in the audit log).
 note = "虚构示例数据" if state.fictional() else None
 suffix = f"（{note}）" if note else ""
-downloads = st.columns([1, 1, 2])  # wide enough for the labels in full
-downloads[0].download_button(f"下载筛选结果（Excel，{len(shown):,}个单位）", file_name=f"单位清单{suffix}.xlsx",
+downloads = st.container(horizontal=True)  # each button as wide as its label
+downloads.download_button(f"下载筛选结果（Excel，{len(shown):,}个单位）", file_name=f"单位清单{suffix}.xlsx",
                              data=widgets.audited(lambda shown=shown: to_xlsx({"单位清单": unit_table(shown)}, note=note),
                                                   f"单位清单{suffix}.xlsx"), key="download_view_xlsx",
                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              icon=":material/download:")
-downloads[1].download_button("下载筛选结果（CSV）", file_name=f"单位清单{suffix}.csv", mime="text/csv",
+downloads.download_button("下载筛选结果（CSV）", file_name=f"单位清单{suffix}.csv", mime="text/csv",
                              data=widgets.audited(lambda shown=shown: to_csv(unit_table(shown)), f"单位清单{suffix}.csv"),
                              key="download_view_csv", icon=":material/download:")
 
