@@ -9,15 +9,24 @@ Run: ``scripts/bench map`` (or ``.venv/bin/python -m bench.map_bench``). Measure
   component): goal ≤ +1 s for the demo county, ≤ +2 s for a 100k-unit city; for a first visit
   (empty browser cache: Streamlit fetches each widget's JavaScript as the page first uses it)
   and for a returning visitor (that JavaScript in the browser cache);
-- the naive map (one folium.Marker per unit, 10k units) the same way, for the ratio.
+- the naive map (one folium.Marker per unit, 10k units) the same way, for the ratio;
+- the map alone: the county map's own page (its header and script, Leaflet from the app's
+  static files, no Streamlit), from navigation to the first frame after its script ran. Page
+  navigations on this VM vary by ±0.3 s from one minute to the next, which hides a change of
+  0.1–0.2 s in the map; this figure varies by a few tens of milliseconds, so it shows whether
+  a change to the map's layers made the browser's work smaller.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import http.server
 import statistics
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +63,77 @@ def _map_size() -> float:
     analysis = load_folder(DEMO_FOLDER)
     view = MapView(units=analysis.units, grid_rates=coverage_rates(analysis.units, by="grid_id"))
     return map_component.render(build_map(analysis, view)).size / 1e6
+
+
+_ALONE_PAGE = """<!doctype html><html><head><meta charset="utf-8">{head}</head><body style="margin:0">
+<div style="width:1200px;height:640px">{html}<div id="{map_id}" style="width:100%;height:100%"></div></div>
+<script>{script}
+requestAnimationFrame(function () {{ setTimeout(function () {{ window.DRAWN = performance.now(); }}, 0); }});
+</script></body></html>"""
+
+
+def _alone_pages(folder: Path, maps: dict) -> None:
+    """Write each rendered map as a page of its own under ``folder/x/y/`` (the map's asset links
+    are ``../../app/static/…``, as the component's iframe sees them), the app's static files
+    linked at ``folder/app/static``."""
+    (folder / "app").mkdir()
+    (folder / "app" / "static").symlink_to(REPO / "static", target_is_directory=True)
+    (folder / "x" / "y").mkdir(parents=True)
+    for name, rendered in maps.items():
+        head = rendered.header + "".join(f'<link rel="stylesheet" href="{href}">' for href in rendered.css_links) \
+            + "".join(f'<script src="{src}"></script>' for src in rendered.js_links)
+        page = _ALONE_PAGE.format(head=head, html=rendered.html, map_id=rendered.map_id, script=rendered.script)
+        (folder / "x" / "y" / f"{name}.html").write_text(page, encoding="utf-8")
+
+
+def _map_alone(browser, maps: dict, repeats: int) -> dict[str, float]:
+    """Median milliseconds from navigation to the first frame after each map's script, each
+    page loaded ``repeats`` times in turn (after one load that fills the browser cache)."""
+    with tempfile.TemporaryDirectory() as folder:
+        _alone_pages(Path(folder), maps)
+        handler = functools.partial(_QuietHandler, directory=folder)
+        with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            context = browser.new_context(viewport={"width": 1300, "height": 800})
+            times = {name: [] for name in maps}
+            for index in range(repeats + 1):
+                for name in maps:
+                    page = context.new_page()
+                    page.goto(f"http://127.0.0.1:{server.server_address[1]}/x/y/{name}.html")
+                    page.wait_for_function("window.DRAWN", timeout=120_000, polling=20)
+                    if index:  # the first pass fills the cache
+                        times[name].append(page.evaluate("window.DRAWN"))
+                    page.close()
+            context.close()
+            server.shutdown()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # one line per file request would bury the figures
+        pass
+
+
+def _rendered_maps(city: Path) -> dict:
+    """The county page's map (no filter) of the demo county and of ``city``, and an empty map
+    with one marker (the floor: Leaflet itself)."""
+    import folium
+
+    from dashboard import assets, map_component
+    from dashboard.county_map import MapView, build_map
+    from services.rates import coverage_rates
+    from services.workspace import DEMO_FOLDER, load_folder
+
+    assets.use_local_assets()
+    empty = folium.Map(location=[25.05, 102.7], zoom_start=11, tiles=None, max_zoom=18)
+    folium.CircleMarker([25.05, 102.7], radius=6, class_name="unit-marker").add_to(empty)
+    maps = {"empty": map_component.render(empty)}
+    for name, folder in (("demo", DEMO_FOLDER), ("city", city)):
+        if folder.exists():
+            analysis = load_folder(folder)
+            view = MapView(units=analysis.units, grid_rates=coverage_rates(analysis.units, by="grid_id"))
+            maps[name] = map_component.render(build_map(analysis, view))
+    return maps
 
 
 def _time_to_draw(page, url: str, selector: str, minimum: int) -> float:
@@ -154,6 +234,11 @@ def main() -> None:
             page.close()
         print(f"browser, naive map ({args.naive_units:,} folium.Marker), first visit: {naive:.2f} s → excess "
               f"{naive - empty:+.2f} s; naive/dashboard excess ratio {(naive - empty) / max(demo_excess, 0.01):.0f}×")
+        alone = _map_alone(browser, _rendered_maps(city), max(args.repeats, 7))
+        print("the map alone (its own page, no Streamlit), navigation → first frame after its script: "
+              + "; ".join(f"{name} {value:.0f} ms" for name, value in alone.items())
+              + "".join(f"; {name} excess {alone[name] - alone['empty']:+.0f} ms" for name in ("demo", "city") if name in alone),
+              flush=True)
         browser.close()
 
 
