@@ -479,12 +479,33 @@ def _marks_layer(marks: Marks, shift: bool) -> folium.GeoJson:
     )
 
 
-_UNIT_EVENTS = folium.JsCode("""
-function (feature, layer) {
-    layer.bindTooltip(feature.properties.n + "（" + UNIT_POPUP.statusLabels[feature.properties.s] + "）");
-    layer.bindPopup(function () { return UNIT_POPUP.html(feature.properties); }, {maxWidth: 380});
-}
-""")
+class _UnitEvents(MacroElement):
+    """The units' tooltip and popup, bound once to their layer instead of to each marker.
+
+    Why: bound to each marker, a county's 1,940 units made 1,940 tooltip and popup objects as
+    the map loaded, and Leaflet then walked every marker to add keyboard-focus listeners. One
+    tooltip, moved to the marker under the pointer, and a popup the layer fills for the marker
+    clicked show the same texts (names come escaped, see ``popups.unit_properties``).
+    """
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    (function () {
+      var units = {{ this._parent.get_name() }}, tip = L.tooltip();
+      units.on("mouseover", function (e) {
+        var p = e.layer.feature.properties;
+        tip.setLatLng(e.layer.getLatLng()).setContent(p.n + "（" + UNIT_POPUP.statusLabels[p.s] + "）");
+        units._map.openTooltip(tip);
+      });
+      units.on("mouseout", function () { if (units._map) { units._map.closeTooltip(tip); } });
+      units.bindPopup(function (layer) { return UNIT_POPUP.html(layer.feature.properties); }, {maxWidth: 380});
+    })();
+    {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "UnitEvents"
 
 
 def _unit_layer(units: pd.DataFrame, shift: bool):
@@ -498,12 +519,13 @@ def _unit_layer(units: pd.DataFrame, shift: bool):
     features = [{"type": "Feature", "id": props["row"],
                  "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}, "properties": props}
                 for lon, lat, props in zip(x, y, popups.unit_properties(placed))]
-    return folium.GeoJson(
+    layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name=LAYER_NAMES["units"],
         marker=folium.CircleMarker(radius=6, fill=True),
         style_function=lambda f: _UNIT_STYLES[f["properties"]["k"]],
-        on_each_feature=_UNIT_EVENTS,
     )
+    _UnitEvents().add_to(layer)
+    return layer
 
 
 def unit_style_key(status: str, priority: bool, approximate: bool) -> str:

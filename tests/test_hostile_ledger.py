@@ -282,7 +282,7 @@ def test_in_the_browser_popups_and_tooltips_show_the_text_and_run_nothing(browse
             page.locator(MAP_FRAME).first.scroll_into_view_if_needed()
             point = frame.locator("body").evaluate("""(body, code) => {
                 const layer = Object.values(window.map._layers).find(l => l.feature && l.feature.properties
-                    && l.feature.properties.c === code && l.getTooltip && l.getTooltip());
+                    && l.feature.properties.c === code && String(l.options.className).includes("unit-marker"));
                 const xy = window.map.latLngToContainerPoint(layer.getLatLng());
                 const box = window.map.getContainer().getBoundingClientRect();
                 return [xy.x + box.left, xy.y + box.top]; }""", code_of(rows, name))
