@@ -497,7 +497,7 @@ class _UnitEvents(MacroElement):
         tip.setLatLng(e.layer.getLatLng()).setContent(p.n + "（" + UNIT_POPUP.statusLabels[p.s] + "）");
         units._map.openTooltip(tip);
       });
-      units.on("mouseout", function () { if (units._map) { units._map.closeTooltip(tip); } });
+      units.on("mouseout remove", function () { if (units._map) { units._map.closeTooltip(tip); } });
       units.bindPopup(function (layer) { return UNIT_POPUP.html(layer.feature.properties); }, {maxWidth: 380});
     })();
     {% endmacro %}

@@ -48,13 +48,13 @@ note = "虚构示例数据" if state.fictional() else None
 suffix = f"（{note}）" if note else ""
 downloads = st.container(horizontal=True)  # each button as wide as its label
 downloads.download_button(f"下载筛选结果（Excel，{len(shown):,}个单位）", file_name=f"单位清单{suffix}.xlsx",
-                             data=widgets.audited(lambda shown=shown: to_xlsx({"单位清单": unit_table(shown)}, note=note),
-                                                  f"单位清单{suffix}.xlsx"), key="download_view_xlsx",
-                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             icon=":material/download:")
+                          data=widgets.audited(lambda shown=shown: to_xlsx({"单位清单": unit_table(shown)}, note=note),
+                                               f"单位清单{suffix}.xlsx"), key="download_view_xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          icon=":material/download:")
 downloads.download_button("下载筛选结果（CSV）", file_name=f"单位清单{suffix}.csv", mime="text/csv",
-                             data=widgets.audited(lambda shown=shown: to_csv(unit_table(shown)), f"单位清单{suffix}.csv"),
-                             key="download_view_csv", icon=":material/download:")
+                          data=widgets.audited(lambda shown=shown: to_csv(unit_table(shown)), f"单位清单{suffix}.csv"),
+                          key="download_view_csv", icon=":material/download:")
 
 st.subheader("乡镇街道与网格排名")
 town_table = widgets.rate_table(coverage_rates(shown, by="town_name"), "乡镇街道")

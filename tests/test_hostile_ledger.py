@@ -297,6 +297,14 @@ def test_in_the_browser_popups_and_tooltips_show_the_text_and_run_nothing(browse
             SCREENSHOTS.mkdir(exist_ok=True)
             shot = SCREENSHOTS / f"hostile_ledger_tooltip_{HOSTILE.index(name)}.png"
             page.locator(MAP_FRAME).first.screenshot(path=str(shot))
+
+            # Clicking the marker opens the popup the units' layer builds for it: the name as text.
+            page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+            popup.filter(has_text=name).wait_for(timeout=30_000)
+            assert popup.inner_text() == name
+            assert content.locator("script, img").count() == 0
+            frame.locator(".leaflet-popup-close-button").click()
+            popup.wait_for(state="detached")
         assert dialogs == []
         assert page.frame_locator(MAP_FRAME).first.locator('img[src="x"]').count() == 0
         page.close()
