@@ -128,9 +128,9 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
     for kind in ("buildings", "markets"):
         layer = getattr(county, kind)
         if kind in view.layers and layer is not None and len(layer):
-            _place_point_layer(analysis, kind, layer, shift).add_to(fmap)
+            _place_point_layer(analysis, kind, layer, shift, city).add_to(fmap)
     if "centres" in view.layers and county.centres is not None and len(county.centres):
-        _centre_layer(analysis, shift).add_to(fmap)
+        _centre_layer(analysis, shift, city).add_to(fmap)
     if "units" in view.layers:
         _unit_layer(view.units, shift).add_to(fmap)
     for marks in view.marks:
@@ -138,7 +138,7 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
     if highlight is not None:
         _highlight_layer(highlight).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    _Legend(analysis.assessment.policy.service_radius_m).add_to(fmap)
+    _Legend(analysis.assessment.policy.service_radius_m, city_units=len(view.units) if city else None).add_to(fmap)
     return fmap
 
 
@@ -316,10 +316,53 @@ def _grid_labels(grids: gpd.GeoDataFrame, shift: bool) -> folium.GeoJson:
         **{"pointToLayer": _LABEL_POINT})
 
 
-def _symbol_layer(name: str, points: gpd.GeoSeries, properties: list[dict]) -> folium.GeoJson:
-    """Point symbols (楼, 市, ★) with popups and tooltips, as one GeoJson layer."""
-    return folium.GeoJson(_feature_collection(points, properties), name=name,
-                          on_each_feature=_BIND_POPUP_TOOLTIP, **{"pointToLayer": _SYMBOL_POINT})
+def _symbol_layer(name: str, points: gpd.GeoSeries, properties: list[dict], city: bool = False):
+    """Point symbols (楼, 市, ★) with popups and tooltips, as one GeoJson layer; in a city's
+    map, drawn only once zoomed in (:class:`_ZoomedInSymbols`)."""
+    data = _feature_collection(points, properties)
+    if city:
+        group = folium.FeatureGroup(name=name)
+        _ZoomedInSymbols(data).add_to(group)
+        return group
+    return folium.GeoJson(data, name=name, on_each_feature=_BIND_POPUP_TOOLTIP, **{"pointToLayer": _SYMBOL_POINT})
+
+
+class _ZoomedInSymbols(MacroElement):
+    """A city's place symbols, drawn only from :data:`CITY_MIN_ZOOM` (street level) on.
+
+    Why: a city has hundreds of buildings, markets and centres (the 100k benchmark city 965);
+    at the zoom that shows the whole city they are one overlapping heap that tells nothing,
+    and drawing them as the map loads cost ~0.2 s of the browser's work. Zoomed in, they are
+    drawn as on a county's map, with the same popups and tooltips; the layer control's
+    checkbox keeps working (this layer sits in the control's group). The legend says so.
+    """
+
+    _template = Template("""
+    {% macro script(this, kwargs) %}
+    (function () {
+      var group = {{ this._parent.get_name() }}, map = {{ this._parent._parent.get_name() }};
+      var data = {{ this.data|tojson }}, drawn = null;
+      function update() {
+        if (map.getZoom() < {{ this.min_zoom }}) {
+          if (drawn !== null) { group.removeLayer(drawn); drawn = null; }
+        } else if (drawn === null) {
+          drawn = L.geoJson(data, {pointToLayer: {{ this.point_to_layer }}, onEachFeature: {{ this.on_each_feature }}});
+          group.addLayer(drawn);
+        }
+      }
+      map.on("zoomend", update);
+      update();
+    })();
+    {% endmacro %}
+    """)
+
+    def __init__(self, data: dict):
+        super().__init__()
+        self._name = "ZoomedInSymbols"
+        self.data = data
+        self.min_zoom = CITY_MIN_ZOOM
+        self.point_to_layer = _SYMBOL_POINT.js_code
+        self.on_each_feature = _BIND_POPUP_TOOLTIP.js_code
 
 
 def _tenant_counts(units: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -353,7 +396,7 @@ def _park_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
     )
 
 
-def _place_point_layer(analysis: Analysis, kind: str, layer: gpd.GeoDataFrame, shift: bool) -> folium.GeoJson:
+def _place_point_layer(analysis: Analysis, kind: str, layer: gpd.GeoDataFrame, shift: bool, city: bool):
     """Business buildings (楼) and markets (市) as labelled square symbols."""
     from services.geodata import layer_to_4326_points
 
@@ -371,10 +414,10 @@ def _place_point_layer(analysis: Analysis, kind: str, layer: gpd.GeoDataFrame, s
             extra.insert(0, ("楼层", f"{int(floors)}层"))
         properties.append({"popup": popups.place_popup(label, place, extra), "tooltip": popups.text(place["name"]),
                            "symbol": symbol, "css": f"{kind}-symbol", "colour": colour, "size": 22})
-    return _symbol_layer(LAYER_NAMES[kind], _shift_geometries(layer_to_4326_points(layer), shift), properties)
+    return _symbol_layer(LAYER_NAMES[kind], _shift_geometries(layer_to_4326_points(layer), shift), properties, city)
 
 
-def _centre_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
+def _centre_layer(analysis: Analysis, shift: bool, city: bool):
     """Service centres as red star symbols with level, area, hours and the area standard."""
     centres = analysis.county.centres
     rules = analysis.assessment.centres
@@ -390,7 +433,7 @@ def _centre_layer(analysis: Analysis, shift: bool) -> folium.GeoJson:
         properties.append({"popup": popups.place_popup("党群服务中心", centre, extra),
                            "tooltip": popups.text(centre["name"]), "symbol": "★", "css": "centre-symbol",
                            "colour": palette.PLACE_COLOURS["centre"], "size": 24})
-    return _symbol_layer(LAYER_NAMES["centres"], _shift_geometries(centres.geometry, shift), properties)
+    return _symbol_layer(LAYER_NAMES["centres"], _shift_geometries(centres.geometry, shift), properties, city)
 
 
 def _radius_layer(centres: gpd.GeoDataFrame, radius_m: float, shift: bool) -> folium.GeoJson:
@@ -732,6 +775,7 @@ class _Legend(MacroElement):
       .map-legend { background: rgba(255,255,255,.92); max-width: 240px;
         padding: 8px 10px; border-radius: 6px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font: 11px/1.35 sans-serif; }
       .legend-title { font-weight: bold; margin-top: 4px; }
+      .legend-city { font-weight: bold; color: #B8001F; margin-bottom: 4px; }
       .legend-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; border: 1px solid #333;
         margin-right: 6px; vertical-align: middle; }
       .legend-priority { width: 14px; height: 14px; border: 3px solid #000; }
@@ -751,17 +795,22 @@ class _Legend(MacroElement):
     {% endmacro %}
     """)
 
-    def __init__(self, radius_m: float):
+    def __init__(self, radius_m: float, city_units: int | None = None):
         super().__init__()
         self._name = "Legend"
         self.centre = palette.PLACE_COLOURS["centre"]
-        self.markup = _legend_markup(radius_m)
+        self.markup = _legend_markup(radius_m, city_units)
         self.place_popup_css = popups.PLACE_POPUP_CSS
 
 
-def _legend_markup(radius_m: float) -> str:
-    """The legend's HTML (no data in it: labels and colours are the app's own)."""
-    parts = ["<div class='legend-title'>单位覆盖状态</div>"]
+def _legend_markup(radius_m: float, city_units: int | None = None) -> str:
+    """The legend's HTML (no data in it: labels and colours are the app's own). ``city_units``:
+    the map is a city's, whose units and place symbols appear only once zoomed in; say so."""
+    parts = []
+    if city_units is not None:
+        parts.append(f"<div class='legend-city'>单位较多（{city_units:,}个）：放大到街道级（缩放级别{CITY_MIN_ZOOM}及以上）"
+                     "后显示单位及楼宇、市场、服务中心标记</div>")
+    parts.append("<div class='legend-title'>单位覆盖状态</div>")
     parts += [f"<div><span class='legend-dot' style='background:{c}'></span>{label}</div>"
               for c, label in palette.status_legend()]
     parts.append(f"<div><span class='legend-dot legend-priority' style='background:{palette.STATUS_COLOURS['blind']}'>"

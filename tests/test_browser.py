@@ -179,15 +179,21 @@ def city_folder(tmp_path_factory):
 
 
 def test_a_city_draws_exactly_the_units_in_view_once_zoomed_in(browser, city_folder, tmp_path):
-    """At county zoom a city is its grids' coverage; zoomed in to a street, every unit inside
-    the view (plus its margin) is drawn on the canvas, and no other."""
+    """At county zoom a city is its grids' coverage, and the legend says units and place
+    symbols come on zooming in; zoomed in to a street, every unit inside the view (plus its
+    margin) is drawn on the canvas, and no other, and the buildings and centres appear."""
     from services.workspace import load_folder
 
-    placed = load_folder(city_folder).units.dropna(subset=["x"])
+    city = load_folder(city_folder)
+    placed = city.units.dropna(subset=["x"])
     busiest = placed[placed["grid_id"].eq(placed["grid_id"].value_counts().idxmax())]
     with running_app({"COUNTY_FOLDER": str(city_folder), "COUNTY_STORE": str(tmp_path / "city.gpkg")}) as url:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        open_map(page, f"{url}/").locator("path.grid-area").first.wait_for(state="attached")
+        map_frame = open_map(page, f"{url}/")
+        map_frame.locator("path.grid-area").first.wait_for(state="attached")
+        assert "放大到街道级" in map_frame.locator(".map-legend .legend-city").inner_text()
+        symbols = {kind: map_frame.locator(f".leaflet-marker-pane .{kind}-symbol") for kind in ("buildings", "centre")}
+        assert [symbols[kind].count() for kind in symbols] == [0, 0], "no place symbol at county zoom"
         frame = page.locator(MAP_FRAME).first.element_handle().content_frame()
         drawn = """() => Object.values(window.map._layers).filter(
                        l => l instanceof L.CircleMarker && l.options.renderer instanceof L.Canvas).length"""
@@ -201,6 +207,9 @@ def test_a_city_draws_exactly_the_units_in_view_once_zoomed_in(browser, city_fol
         expected = int((x.between(west, east) & y.between(south, north)).sum())
         assert expected > 0
         frame.wait_for_function(f"() => ({drawn})() === {expected}", timeout=60_000)
+        symbols["buildings"].nth(len(city.county.buildings) - 1).wait_for(state="attached")
+        assert symbols["buildings"].count() == len(city.county.buildings)
+        assert symbols["centre"].count() == len(city.county.centres)
         screenshot(page, "city_zoomed_in")
         page.close()
 
