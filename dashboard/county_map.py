@@ -332,7 +332,8 @@ class _ZoomedInSymbols(MacroElement):
 
     Why: a city has hundreds of buildings, markets and centres (the 100k benchmark city 965);
     at the zoom that shows the whole city they are one overlapping heap that tells nothing,
-    and drawing them as the map loads cost ~0.2 s of the browser's work. Zoomed in, they are
+    and drawing them as the map loads was a third of the map's own load time in the browser
+    (the map alone, median of 11 loads: 1,236 ms with them, 853 ms without). Zoomed in, they are
     drawn as on a county's map, with the same popups and tooltips; the layer control's
     checkbox keeps working (this layer sits in the control's group). The legend says so.
     """
