@@ -53,18 +53,6 @@ def _server_times(repeats: int) -> dict:
     return {"page_run_s": statistics.median(runs), "filter_change_s": statistics.median(filters)}
 
 
-def _map_size() -> float:
-    """Millions of characters the county page's map sends the browser (script, header, HTML)."""
-    from dashboard import map_component
-    from dashboard.county_map import MapView, build_map
-    from services.rates import coverage_rates
-    from services.workspace import DEMO_FOLDER, load_folder
-
-    analysis = load_folder(DEMO_FOLDER)
-    view = MapView(units=analysis.units, grid_rates=coverage_rates(analysis.units, by="grid_id"))
-    return map_component.render(build_map(analysis, view)).size / 1e6
-
-
 _ALONE_PAGE = """<!doctype html><html><head><meta charset="utf-8">{head}</head><body style="margin:0">
 <div style="width:1200px;height:640px">{html}<div id="{map_id}" style="width:100%;height:100%"></div></div>
 <script>{script}
@@ -114,23 +102,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _rendered_maps(city: Path) -> dict:
-    """The county page's map (no filter) of the demo county and of ``city``, and an empty map
-    with one marker (the floor: Leaflet itself)."""
-    import folium
-
+def _rendered_maps(demo, city: Path) -> dict:
+    """The county page's map (no filter) of the ``demo`` analysis and of the county in ``city``
+    (when it exists), and the bench's empty map (the floor: Leaflet itself), rendered once for
+    both the map's size and the map-alone figure."""
+    from bench.apps.empty_map import empty_map
     from dashboard import assets, map_component
     from dashboard.county_map import MapView, build_map
     from services.rates import coverage_rates
-    from services.workspace import DEMO_FOLDER, load_folder
+    from services.workspace import load_folder
 
     assets.use_local_assets()
-    empty = folium.Map(location=[25.05, 102.7], zoom_start=11, tiles=None, max_zoom=18)
-    folium.CircleMarker([25.05, 102.7], radius=6, class_name="unit-marker").add_to(empty)
-    maps = {"empty": map_component.render(empty)}
-    for name, folder in (("demo", DEMO_FOLDER), ("city", city)):
-        if folder.exists():
-            analysis = load_folder(folder)
+    maps = {"empty": map_component.render(empty_map())}
+    for name, analysis in (("demo", demo), ("city", load_folder(city) if city.exists() else None)):
+        if analysis is not None:
             view = MapView(units=analysis.units, grid_rates=coverage_rates(analysis.units, by="grid_id"))
             maps[name] = map_component.render(build_map(analysis, view))
     return maps
@@ -192,13 +177,15 @@ def main() -> None:
     link = REPO / "bench" / "apps" / "static"
     if not link.exists():
         link.symlink_to(REPO / "static", target_is_directory=True)
+    demo = load_folder(DEMO_FOLDER)
+    city = Path(args.city)
+    maps = _rendered_maps(demo, city)
     if not args.browser_only:
         server = _server_times(args.repeats)
         print(f"demo county: page run {server['page_run_s']:.2f} s, filter change {server['filter_change_s']:.2f} s "
               f"(server time, AppTest, warm cache)")
-        print(f"demo county map: {_map_size():.2f} M characters sent to the browser")
-    placed = int(load_folder(DEMO_FOLDER).units["x"].notna().sum())
-    city = Path(args.city)
+        print(f"demo county map: {maps['demo'].size / 1e6:.2f} M characters sent to the browser")
+    placed = int(demo.units["x"].notna().sum())
     with sync_playwright() as playwright, contextlib.ExitStack() as servers:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         targets = {"empty": (servers.enter_context(running_app(script="bench/apps/empty_map.py")), "path.unit-marker", 1),
@@ -234,7 +221,7 @@ def main() -> None:
             page.close()
         print(f"browser, naive map ({args.naive_units:,} folium.Marker), first visit: {naive:.2f} s → excess "
               f"{naive - empty:+.2f} s; naive/dashboard excess ratio {(naive - empty) / max(demo_excess, 0.01):.0f}×")
-        alone = _map_alone(browser, _rendered_maps(city), max(args.repeats, 7))
+        alone = _map_alone(browser, maps, max(args.repeats, 7))
         print("the map alone (its own page, no Streamlit), navigation → first frame after its script: "
               + "; ".join(f"{name} {value:.0f} ms" for name, value in alone.items())
               + "".join(f"; {name} excess {alone[name] - alone['empty']:+.0f} ms" for name in ("demo", "city") if name in alone),

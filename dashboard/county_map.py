@@ -116,7 +116,7 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
         _grid_labels(grids, shift).add_to(fmap)
     if "parks" in view.layers and county.parks is not None and len(county.parks):
         _park_layer(analysis, shift).add_to(fmap)
-    city = len(view.units) > DETAIL_LIMIT  # links and areas of a whole city would bury the map
+    city = is_city(view.units)  # links and areas of a whole city would bury the map
     for name, make in (("instructors", lambda: _instructor_layer(view.units, shift)),
                        ("links", lambda: _link_layer(analysis, view.units, shift))):
         layer = make() if name in view.layers and not city else None
@@ -552,13 +552,20 @@ class _UnitEvents(MacroElement):
         self._name = "UnitEvents"
 
 
+def is_city(units: pd.DataFrame) -> bool:
+    """Whether a view's units are a city's: more than :data:`DETAIL_LIMIT` placed on the map.
+    One test for everything that changes with it (the units' layer, the place symbols, links
+    and areas, the legend's note), so the legend never promises what the units' layer does not do."""
+    return int(units["x"].notna().sum()) > DETAIL_LIMIT
+
+
 def _unit_layer(units: pd.DataFrame, shift: bool):
     """Units coloured by status. Up to :data:`DETAIL_LIMIT` one GeoJson layer whose popups are
     built in the browser from compact, already-escaped properties (a county's map stays under
     a megabyte); above it a marker cluster fed by arrays."""
     placed = units[units["x"].notna()]
     x, y = _shift_xy(placed["x"], placed["y"], shift)
-    if len(placed) > DETAIL_LIMIT:
+    if is_city(units):
         return _city_units(placed, x, y)
     features = [{"type": "Feature", "id": props["row"],
                  "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}, "properties": props}
