@@ -164,6 +164,51 @@ def test_unreadable_input_exits_2_with_one_line_on_stderr(tmp_path, tiny_county)
     assert renamed.returncode == 2 and "台账.xlsx" in renamed.stderr
 
 
+def test_when_ledger_and_layers_are_both_unreadable_the_ledger_is_named_as_if_read_first(tmp_path, tiny_county):
+    """The layers are read while the ledger is read elsewhere; what the user is told must not
+    depend on which finished first."""
+    broken = dict(tiny_county, grids=tmp_path / "网格.geojson")
+    broken["grids"].write_text("{ not json", encoding="utf-8")
+    both = run_report(tmp_path / "nope.xlsx", broken)
+    assert both.returncode == 2 and both.stdout == ""
+    assert len(both.stderr.strip().splitlines()) == 1 and "nope.xlsx" in both.stderr
+    layers_only = run_report(hand_ledger(tmp_path / "台账.xlsx"), broken)
+    assert layers_only.returncode == 2 and "网格.geojson" in layers_only.stderr
+
+
+def test_a_missing_grids_layer_is_said_at_once_without_reading_the_ledger(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "services", "report", "--ledger", str(tmp_path / "nope.xlsx"),
+                             "--json"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2
+    assert "缺少网格图层" in result.stderr and "nope.xlsx" not in result.stderr
+
+
+def test_work_done_in_a_forked_process_comes_back_whole_or_is_done_here():
+    """The report reads its ledger in a forked process; the result must be the very frame
+    (values, dtypes, writable arrays), and a result that cannot travel or an error must come
+    out as if the work had been done in this process."""
+    import pandas as pd
+
+    from services.__main__ import _InBackground
+
+    frame = pd.DataFrame({"name": pd.array(["甲", None, "丙"] * 1000, dtype="string[pyarrow]"),
+                          "employees": range(3000), "lon": [102.7, float("nan"), 25.0] * 1000})
+    with _InBackground(lambda: frame) as job:
+        back = job.result()
+    pd.testing.assert_frame_equal(back, frame)
+    back.loc[0, "employees"] = 7  # pandas writes into the received arrays
+    assert back.loc[0, "employees"] == 7
+
+    with _InBackground(lambda: (lambda: "done here")) as job:  # a lambda cannot be pickled
+        assert job.result()() == "done here"
+
+    def fail():
+        raise ValueError("台账.xlsx 第3行：坏")
+
+    with _InBackground(fail) as job, pytest.raises(ValueError, match="第3行"):
+        job.result()
+
+
 def test_overlapping_grids_are_reported(tmp_path, tiny_county):
     import geopandas as gpd
     from shapely.geometry import box
