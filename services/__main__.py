@@ -94,16 +94,18 @@ def _report(args) -> int:
                                                service_radius_m=args.service_radius_m)
         # The JSON has no place for layer problems, so it need not look for overlapping grids.
         grids = layers.pop("grids")
-        # What the user hears is as if the ledger had been read first: its warnings, then the
-        # layers'; and when both are wrong, the ledger's error.
+        # What the user hears is as if the ledger had been read first: its warnings and its
+        # error, then the layers' warnings and error.
+        layers_failed = None
         with _warnings_held() as layer_warnings:
             try:
                 county = load_county(grids, **layers, check_overlaps=not args.json)
-            except BaseException:
-                ledger_read.result()
-                raise
+            except Exception as error:  # noqa: BLE001 — raised below, after the ledger's
+                layers_failed = error
         ledger = ledger_read.result()
         layer_warnings.show()
+        if layers_failed is not None:
+            raise layers_failed
     # Neither the JSON nor the summary lists a unit's town, park, building or market name.
     analysis = analyse(ledger, county, policy, names=False)
     if args.json:
@@ -138,6 +140,8 @@ def _imports_uncollected():
 
 
 class _HeldWarnings(list):
+    """Warnings kept as ``showwarning``'s arguments, to be shown later and in order."""
+
     def show(self) -> None:
         for message, category, filename, lineno, line in self:
             warnings.showwarning(message, category, filename, lineno, line=line)

@@ -186,27 +186,34 @@ def test_a_missing_grids_layer_is_said_at_once_without_reading_the_ledger(tmp_pa
 def test_work_done_in_a_forked_process_comes_back_whole_or_is_done_here():
     """The report reads its ledger in a forked process; the result must be the very frame
     (values, dtypes, writable arrays), and a result that cannot travel or an error must come
-    out as if the work had been done in this process."""
-    import pandas as pd
+    out as if the work had been done in this process. (Run in a fresh interpreter: forking
+    pytest, with its servers' threads, is not what the command does.)"""
+    check = """
+import pandas as pd
+import pytest
+from services.__main__ import _InBackground
 
-    from services.__main__ import _InBackground
+frame = pd.DataFrame({"name": pd.array(["甲", None, "丙"] * 1000, dtype="string[pyarrow]"),
+                      "employees": range(3000), "lon": [102.7, float("nan"), 25.0] * 1000})
+with _InBackground(lambda: frame) as job:
+    back = job.result()
+pd.testing.assert_frame_equal(back, frame)
+back.loc[0, "employees"] = 7  # pandas writes into the received arrays
+assert back.loc[0, "employees"] == 7
 
-    frame = pd.DataFrame({"name": pd.array(["甲", None, "丙"] * 1000, dtype="string[pyarrow]"),
-                          "employees": range(3000), "lon": [102.7, float("nan"), 25.0] * 1000})
-    with _InBackground(lambda: frame) as job:
-        back = job.result()
-    pd.testing.assert_frame_equal(back, frame)
-    back.loc[0, "employees"] = 7  # pandas writes into the received arrays
-    assert back.loc[0, "employees"] == 7
+with _InBackground(lambda: (lambda: "done here")) as job:  # a lambda cannot be pickled
+    assert job.result()() == "done here"
 
-    with _InBackground(lambda: (lambda: "done here")) as job:  # a lambda cannot be pickled
-        assert job.result()() == "done here"
+def fail():
+    raise ValueError("台账.xlsx 第3行：坏")
 
-    def fail():
-        raise ValueError("台账.xlsx 第3行：坏")
-
-    with _InBackground(fail) as job, pytest.raises(ValueError, match="第3行"):
-        job.result()
+with _InBackground(fail) as job, pytest.raises(ValueError, match="第3行"):
+    job.result()
+print("checked")
+"""
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "checked"
 
 
 def test_overlapping_grids_are_reported(tmp_path, tiny_county):
