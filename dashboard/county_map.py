@@ -132,7 +132,7 @@ def build_map(analysis: Analysis, view: MapView) -> folium.Map:
     if "centres" in view.layers and county.centres is not None and len(county.centres):
         _centre_layer(analysis, shift, city).add_to(fmap)
     if "units" in view.layers:
-        _unit_layer(view.units, shift).add_to(fmap)
+        _unit_layer(view.units, shift, city).add_to(fmap)
     for marks in view.marks:
         _marks_layer(marks, shift).add_to(fmap)
     if highlight is not None:
@@ -559,13 +559,14 @@ def is_city(units: pd.DataFrame) -> bool:
     return int(units["x"].notna().sum()) > DETAIL_LIMIT
 
 
-def _unit_layer(units: pd.DataFrame, shift: bool):
-    """Units coloured by status. Up to :data:`DETAIL_LIMIT` one GeoJson layer whose popups are
-    built in the browser from compact, already-escaped properties (a county's map stays under
-    a megabyte); above it a marker cluster fed by arrays."""
+def _unit_layer(units: pd.DataFrame, shift: bool, city: bool):
+    """Units coloured by status. A county's: one GeoJson layer whose popups are built in the
+    browser from compact, already-escaped properties (its map stays under a megabyte); a
+    city's (``city``, decided once by :func:`is_city` for the whole map): a marker cluster fed
+    by arrays."""
     placed = units[units["x"].notna()]
     x, y = _shift_xy(placed["x"], placed["y"], shift)
-    if is_city(units):
+    if city:
         return _city_units(placed, x, y)
     features = [{"type": "Feature", "id": props["row"],
                  "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}, "properties": props}
