@@ -1,15 +1,18 @@
 """How long the headless report takes on 100k- and 1M-unit counties, and where the time goes.
 
-Run: ``scripts/bench`` (or ``.venv/bin/python -m bench.report_bench --sizes 100000 1000000``).
+Run: ``scripts/bench report`` (or ``.venv/bin/python -m bench.report_bench --sizes 100000 1000000``).
 Each size is generated once by ``services.demo`` into ``bench/out/`` (git-ignored), then
-measured in a fresh process so peak memory (ru_maxrss) belongs to that run alone:
+measured in fresh processes so peak memory (ru_maxrss) belongs to that run alone:
 
-- ``read_csv``: a bare ``pandas.read_csv`` of the same ledger, the floor any reader pays;
-- ``report``: ``python -m services report --json`` end to end (wall time, peak memory), and
-  its phases measured in-process: read ledger, load layers, place, assess, write the JSON
-  (``services.report.report_json``, the bytes the CLI prints). The phases run one after the
-  other here; the CLI reads the layers in a forked process while it reads the ledger, so its
-  wall time is less than their sum.
+- ``report``: ``python -m services report --json`` end to end (wall time, peak memory);
+- ``read_csv``: a bare ``pandas.read_csv`` of the same ledger, the floor any reader pays. The
+  two are run in turn, ``--repeats`` times each (``--large-repeats`` from a million units):
+  this VM's speed drifts by half from one minute to the next, and a pair run in the same
+  minute drifts together, so the median of the pairs' ratios is the steady figure;
+- phases, measured in-process one after the other: read ledger, load layers, place, assess,
+  write the JSON (``services.report.report_json``, the bytes the CLI prints). The CLI reads
+  the ledger in a forked process while it imports geopandas and reads the layers, so its
+  wall time is less than their sum;
 - ``xlsx``: reading a 100k-row .xlsx ledger (calamine).
 """
 
@@ -22,6 +25,7 @@ import platform
 import subprocess
 import sys
 import time
+from statistics import median
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,19 +110,28 @@ RESULT = {{'seconds': time.perf_counter() - t, 'rows': len(ledger.units)}}
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=9, help="report/read_csv pairs per size below 1M units")
+    parser.add_argument("--large-repeats", type=int, default=3, help="pairs per size from 1M units")
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for units in args.sizes:
         folder = _county(units, "csv")
         ledger = folder / "ledger.csv"
-        bare = _child(_READ_CSV.format(path=str(ledger)))
+        pairs = []
+        for _ in range(args.repeats if units < 1_000_000 else args.large_repeats):
+            cli = _child(_CLI.format(folder=str(folder), ledger=str(ledger)))
+            bare = _child(_READ_CSV.format(path=str(ledger)))
+            pairs.append((cli["seconds"], bare["seconds"], cli["child_peak_mb"]))
         phases = _child(_PHASES.format(folder=str(folder), ledger=str(ledger)))
-        cli = _child(_CLI.format(folder=str(folder), ledger=str(ledger)))
-        print(f"\n{units:,} units, {phases['grids']:,} grids (csv {ledger.stat().st_size / 1e6:.0f} MB)")
-        print(f"  report, end to end (python -m services report --json): {cli['seconds']:.2f} s, "
-              f"peak memory {cli['child_peak_mb']:.0f} MB")
-        print(f"  bare pandas.read_csv: {bare['seconds']:.2f} s → report/read_csv = {cli['seconds'] / bare['seconds']:.1f}×")
+        report, read_csv, peak = (sorted(column) for column in zip(*pairs))
+        ratios = sorted(r / b for r, b, _ in pairs)
+        print(f"\n{units:,} units, {phases['grids']:,} grids (csv {ledger.stat().st_size / 1e6:.0f} MB), {len(pairs)} runs")
+        print(f"  report, end to end (python -m services report --json): median {median(report):.2f} s "
+              f"(fastest {report[0]:.2f}, slowest {report[-1]:.2f}), peak memory {peak[-1]:.0f} MB")
+        print(f"  bare pandas.read_csv: median {median(read_csv):.2f} s (fastest {read_csv[0]:.2f}, "
+              f"slowest {read_csv[-1]:.2f}) → report/read_csv = {median(ratios):.1f}× "
+              f"(median of the pairs; {ratios[0]:.1f}–{ratios[-1]:.1f}×)")
         print("  phases (in process): " + ", ".join(
             f"{k} {phases[k]:.2f} s" for k in ("import", "read_ledger", "load_layers", "place", "assess",
                                              "report_json")))
