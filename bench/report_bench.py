@@ -25,8 +25,8 @@ import platform
 import subprocess
 import sys
 import time
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"

@@ -125,17 +125,18 @@ def _keep_freed_memory() -> None:
     """Let glibc's malloc keep what this one-shot process frees, for its next allocations.
 
     Why: by default every array above 128 KiB gets pages of its own from the kernel and gives
-    them back when freed, and the next array faults in fresh, zeroed pages again: on this VM
-    ~0.8 ms per MB, a fifth of a 100k-unit report's system time. Kept in the heap instead
-    (arrays up to 32 MiB, never trimmed), a report has a quarter fewer page faults and runs
-    ~0.05 s faster (BENCHMARKS.md, session 8); at a million units the peak grows by 5 %.
-    The forked ledger reader inherits it. Elsewhere than glibc this does nothing.
+    them back when freed, and the next array faults in fresh, zeroed pages again (on this VM
+    ~0.8 ms per MB; a 100k-unit report took 70k page faults, a third of a second of system
+    time). Kept in the heap instead (arrays up to 32 MiB, never trimmed), the report has a
+    quarter fewer faults and runs ~0.05 s faster (BENCHMARKS.md, session 8); at a million
+    units its peak memory grows by 5 %. The forked ledger reader inherits the setting.
+    Without glibc's ``mallopt`` (macOS, Windows) this does nothing.
     """
     import ctypes
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no such function, or no CDLL(None) (Windows)
         return
     m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # malloc.h
     mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest allowed value
