@@ -116,7 +116,7 @@ def assess(placed: pd.DataFrame, county: County, policy: Policy = DEFAULT_POLICY
     # The distances to the centres are measured on a second thread while this one copies the
     # in-scope units and decides their statuses: that work is numpy's and pyproj's, which let
     # go of the GIL, so a second core takes it (at 100k units assess went from 0.21–0.23 s to
-    # 0.16–0.17 s; BENCHMARKS.md, session 8).
+    # 0.14–0.19 s; BENCHMARKS.md, session 8).
     with ThreadPoolExecutor(max_workers=1) as pool:
         reach = pool.submit(_service_reach, placed["x"].to_numpy()[in_scope],
                             placed["y"].to_numpy()[in_scope], county.centres, policy)

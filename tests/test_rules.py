@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
+from pyproj import Geod
 
 from conftest import unit, write_ledger
 from services.analysis import analyse_files
@@ -189,6 +191,27 @@ def test_centres_parks_and_service_radius(run):
     wider = run([unit(name="远", **IN_G3)], service_radius_m=2000)
     assert "outside_service_radius" not in flags_of(wider, "远")
 
+
+
+def test_each_unit_is_told_its_nearest_centre_and_how_far_it_is(run):
+    analysis = run([unit(name="近", **IN_G1), unit(name="远", **IN_G3), unit(name="注销的", business_status="注销", **IN_G1)])
+    units = analysis.units.set_index("name")
+    assert "注销的" not in units.index  # out of scope: no distance either
+    _, _, near_metres = Geod(ellps="WGS84").inv(IN_G1["lon"], IN_G1["lat"], 102.7075, 25.005)
+    _, _, far_metres = Geod(ellps="WGS84").inv(IN_G3["lon"], IN_G3["lat"], 102.715, 25.005)
+    assert units.loc["近", "nearest_centre"] == "甲镇党群服务中心"
+    assert units.loc["近", "centre_distance_m"] == pytest.approx(near_metres)
+    assert units.loc["远", "nearest_centre"] == "甲大厦党群服务站"
+    assert units.loc["远", "centre_distance_m"] == pytest.approx(far_metres)
+
+
+def test_without_a_centres_layer_the_reach_is_not_judged(tmp_path, tiny_county):
+    path = write_ledger(tmp_path / "台账.csv", [unit(name="远", **IN_G3)])
+    layers = {k: v for k, v in tiny_county.items() if k not in ("grids", "centres")}
+    analysis = analyse_files(path, tiny_county["grids"], Policy(as_of=dt.date(2026, 11, 22)), **layers)
+    far = analysis.units.set_index("name").loc["远"]
+    assert "outside_service_radius" not in flags_of(analysis, "远")
+    assert pd.isna(far["centre_distance_m"]) and far["nearest_centre"] is None
 
 # R10 (004 三(三)二: 有固定经营场所、职工人数6人以上的实体企业……以网格为单位组建党支部)
 @pytest.mark.parametrize("employees, premises, flagged", [(5, "是", 0), (6, "是", 1), (6, "否", 0)])
